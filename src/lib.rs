@@ -1,0 +1,24 @@
+//! # geoflow
+//!
+//! Differentiable Riemannian geometry and few-step generative models on manifolds.
+//!
+//! This facade re-exports the workspace crates:
+//!
+//! - [`manifolds`] (`geoflow-manifolds`): scalars, the [`Manifold`](manifolds::Manifold) trait
+//!   family, the manifolds, closed-form derivatives, sampling and the law suite.
+//!
+//! ```
+//! use geoflow::prelude::*;
+//! use geoflow::manifolds::Euclidean;
+//! let e = Euclidean::<f64>::new(2)?;
+//! assert_eq!(e.dist(&[0.0, 0.0], &[3.0, 4.0]), 5.0);
+//! # Ok::<(), ManifoldError>(())
+//! ```
+#![deny(missing_docs)]
+
+pub use geoflow_manifolds as manifolds;
+
+/// The traits and types most programs need: `use geoflow::prelude::*;`.
+pub mod prelude {
+    pub use geoflow_manifolds::prelude::*;
+}
