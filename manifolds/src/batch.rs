@@ -9,6 +9,7 @@ use crate::Real;
 pub const PAR_MIN_SCALARS: usize = 1 << 15;
 
 /// Rows per parallel task: enough to amortise scheduling, few enough to balance two cores.
+#[cfg(feature = "rayon")]
 const fn rows_per_task(row_scalars: usize) -> usize {
     let r = (1 << 14) / if row_scalars == 0 { 1 } else { row_scalars };
     if r == 0 {
@@ -53,11 +54,11 @@ pub fn for_blocks<T: Real, F>(out: &mut [T], d_out: usize, work: usize, f: F)
 where
     F: Fn(usize, &mut [T]) + Sync + Send,
 {
-    let d_out = d_out.max(1);
     #[cfg(feature = "rayon")]
     {
         if work >= PAR_MIN_SCALARS && rayon::current_num_threads() > 1 {
             use rayon::prelude::*;
+            let d_out = d_out.max(1);
             let rows = rows_per_task(d_out.max(work / (out.len() / d_out).max(1)));
             out.par_chunks_mut(rows * d_out)
                 .enumerate()
@@ -65,7 +66,7 @@ where
             return;
         }
     }
-    let _ = work;
+    let _ = (work, d_out);
     f(0, out);
 }
 

@@ -27,6 +27,7 @@ mod euclidean;
 mod manifold;
 pub mod numerics;
 mod real;
+mod validated;
 
 pub use error::ManifoldError;
 pub use euclidean::Euclidean;
@@ -35,6 +36,7 @@ pub use manifold::{
     ParallelTransport, Sample,
 };
 pub use real::Real;
+pub use validated::Validated;
 
 /// Everything needed to call manifold methods: the traits, the error and the scalar trait.
 ///
