@@ -492,6 +492,7 @@ pub trait Diffeo: Manifold {
     /// Writes $\varphi(x)$.
     fn to_target_into(&self, x: &[Self::Scalar], out: &mut [Self::Scalar]);
     /// Writes $\varphi^{-1}(y)$.
+    #[allow(clippy::wrong_self_convention)]
     fn from_target_into(&self, y: &[Self::Scalar], out: &mut [Self::Scalar]);
     /// Writes the push-forward $d\varphi_x(u)$ of a tangent vector at `x`.
     fn push_tangent_into(&self, x: &[Self::Scalar], u: &[Self::Scalar], out: &mut [Self::Scalar]);
