@@ -8,6 +8,8 @@
 //! | manifold | type | ambient coordinates |
 //! |---|---|---|
 //! | $\mathbb R^n$ | [`Euclidean`] | $n$ |
+//! | $S^n$ | [`Sphere`] (+ [`VonMisesFisher`]) | $n+1$ |
+//! | $S^n_+$ | [`PositiveOrthant`] | $n+1$ |
 //!
 //! Points and tangent vectors are slices of [`Manifold::ambient_dim`] scalars; batches are
 //! row-major `[n, ambient_dim]` slices, processed in parallel with rayon (feature `rayon`).
@@ -26,7 +28,9 @@ mod error;
 mod euclidean;
 mod manifold;
 pub mod numerics;
+mod orthant;
 mod real;
+mod sphere;
 
 pub use error::ManifoldError;
 pub use euclidean::Euclidean;
@@ -34,7 +38,9 @@ pub use manifold::{
     expect_dim, ConstantCurvature, Diffeo, Differentiable, Manifold, ManifoldExt,
     ParallelTransport, Sample,
 };
+pub use orthant::PositiveOrthant;
 pub use real::Real;
+pub use sphere::{sin_minus_x_over_x3, Sphere, VonMisesFisher, CUT_LOCUS_TOL, SIN_MINUS_X_CUTOFF};
 
 /// Everything needed to call manifold methods: the traits, the error and the scalar trait.
 ///
