@@ -1,47 +1,10 @@
 //! The positive orthant of the sphere,
 //! $S^n_+ = \lbrace x \in S^n : x_i \ge 0 \rbrace \subset \mathbb R^{n+1}$ (Fisher-Flow's space).
 //!
-//! Every geometric operation is the [`Sphere`]'s (same kernels, same numerical notes, same f32
-//! envelope): $\exp_p(v) = \cos\lVert v\rVert\\,p + \operatorname{sinc}\lVert v\rVert\\,v$,
-//! $\log_p q = \theta\\,w/\lVert w\rVert$, slerp geodesics, transport, derivatives. Two points of
-//! the orthant have $\langle p, q\rangle \ge 0$, so $d(p, q) \le \pi/2$: **no pair of orthant
-//! points is on the cut locus**, and slerp coefficients are non-negative, so geodesics between
-//! orthant points stay in the orthant (it is geodesically convex).
-//!
-//! # Leaving the domain
-//!
-//! The exponential map can leave the orthant (for $v$ pointing out of a face). Policy:
-//! - [`Manifold::exp_into`] returns the sphere's exponential as is (possibly with negative
-//!   coordinates), so that it stays smooth and its derivatives are the sphere's;
-//! - [`PositiveOrthant::try_exp_into`] returns [`ManifoldError::LeftDomain`] with the most
-//!   negative coordinate (sign flipped) when it is below `-T::check_tol()`;
-//! - [`PositiveOrthant::exp_clamped_into`] clamps negative coordinates to 0 and renormalises
-//!   (the nearest point of $S^n_+$ to a point of $S^n$);
-//! - [`Manifold::project_point_into`] normalises then takes elementwise absolute values, as
-//!   Fisher-Flow's samplers do (a reflection, not the nearest point).
-//!
-//! Tangent spaces are the sphere's, $T_pS^n_+ = p^\perp$ (at boundary points this includes
-//! outward directions; see the policy above).
-//!
-//! The base distribution is uniform on the orthant, $x = \lvert z\rvert/\lVert z\rVert$ with
-//! $z \sim \mathcal N(0, I_{n+1})$, of log-density $\log p_0 = \log\Gamma(\tfrac{n+1}2) - \log 2 -
-//! \tfrac{n+1}2\log\pi + (n+1)\log 2$ (the orthant is $2^{-(n+1)}$ of the sphere).
-//!
-//! ```
-//! use geoflow_manifolds::{prelude::*, PositiveOrthant};
-//! let o = PositiveOrthant::<f64>::new(2)?;
-//! let (p, q) = ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0]);
-//! assert!((o.dist(&p, &q) - std::f64::consts::FRAC_PI_2).abs() < 1e-15);
-//! let mid = o.geodesic(&p, &q, 0.5);
-//! assert!(o.check_point(&mid).is_ok());
-//! // stepping off the face x₂ = 0 outwards leaves the orthant:
-//! let mut out = [0.0; 3];
-//! assert!(o.try_exp_into(&p, &[0.0, 0.0, -0.1], &mut out).is_err());
-//! # Ok::<(), ManifoldError>(())
-//! ```
+//! Formulas and the domain policy are documented on [`PositiveOrthant`].
 
 use crate::manifold::expect_dim;
-use crate::numerics::{all_finite, norm};
+use crate::numerics::norm;
 use crate::sphere::normalise_into;
 use crate::{
     ConstantCurvature, Differentiable, Manifold, ManifoldError, ParallelTransport, Real, Sample,
@@ -49,9 +12,47 @@ use crate::{
 };
 use rand::Rng;
 
-/// The positive orthant $S^n_+$ of the unit sphere $S^n \subset \mathbb R^{n+1}$.
+/// The positive orthant of the sphere,
+/// $S^n_+ = \lbrace x \in S^n : x_i \ge 0 \rbrace \subset \mathbb R^{n+1}$ (Fisher-Flow's space).
 ///
-/// See the [module docs](self) for the domain policy; the geometry is [`Sphere`]'s.
+/// Every geometric operation is the [`Sphere`]'s (same kernels, same numerical notes, same f32
+/// envelope): $\exp_p(v) = \cos\lVert v\rVert\\,p + \operatorname{sinc}\lVert v\rVert\\,v$,
+/// $\log_p q = \theta\\,w/\lVert w\rVert$, slerp geodesics, transport, derivatives. Two points of
+/// the orthant have $\langle p, q\rangle \ge 0$, so $d(p, q) \le \pi/2$: **no pair of orthant
+/// points is on the cut locus**, and slerp coefficients are non-negative, so geodesics between
+/// orthant points stay in the orthant (it is geodesically convex).
+///
+/// # Leaving the domain
+///
+/// The exponential map can leave the orthant (for $v$ pointing out of a face). Policy:
+/// - [`Manifold::exp_into`] returns the sphere's exponential as is (possibly with negative
+///   coordinates), so that it stays smooth and its derivatives are the sphere's;
+/// - [`PositiveOrthant::try_exp_into`] returns [`ManifoldError::LeftDomain`] with the most
+///   negative coordinate (sign flipped) when it is below `-T::check_tol()`;
+/// - [`PositiveOrthant::exp_clamped_into`] clamps negative coordinates to 0 and renormalises
+///   (the nearest point of $S^n_+$ to a point of $S^n$);
+/// - [`Manifold::project_point_into`] normalises then takes elementwise absolute values, as
+///   Fisher-Flow's samplers do (a reflection, not the nearest point).
+///
+/// Tangent spaces are the sphere's, $T_pS^n_+ = p^\perp$ (at boundary points this includes
+/// outward directions; see the policy above).
+///
+/// The base distribution is uniform on the orthant, $x = \lvert z\rvert/\lVert z\rVert$ with
+/// $z \sim \mathcal N(0, I_{n+1})$, of log-density $\log p_0 = \log\Gamma(\tfrac{n+1}2) - \log 2 -
+/// \tfrac{n+1}2\log\pi + (n+1)\log 2$ (the orthant is $2^{-(n+1)}$ of the sphere).
+///
+/// ```
+/// use geoflow_manifolds::{prelude::*, PositiveOrthant};
+/// let o = PositiveOrthant::<f64>::new(2)?;
+/// let (p, q) = ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0]);
+/// assert!((o.dist(&p, &q) - std::f64::consts::FRAC_PI_2).abs() < 1e-15);
+/// let mid = o.geodesic(&p, &q, 0.5);
+/// assert!(o.check_point(&mid).is_ok());
+/// // stepping off the face x₂ = 0 outwards leaves the orthant:
+/// let mut out = [0.0; 3];
+/// assert!(o.try_exp_into(&p, &[0.0, 0.0, -0.1], &mut out).is_err());
+/// # Ok::<(), ManifoldError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PositiveOrthant<T> {
     sphere: Sphere<T>,
@@ -129,7 +130,7 @@ impl<T: Real> Manifold for PositiveOrthant<T> {
         self.sphere.ambient_dim()
     }
     /// The sphere's exponential, returned as is even when it leaves the orthant (see the
-    /// module docs).
+    /// [`PositiveOrthant`] docs).
     ///
     /// # Panics
     /// If a slice does not have `n + 1` entries.
@@ -198,7 +199,6 @@ impl<T: Real> Manifold for PositiveOrthant<T> {
     /// The orthant check of `p`, then the sphere's tangent check of `v`.
     fn check_tangent(&self, p: &[T], v: &[T]) -> Result<(), ManifoldError> {
         self.check_point(p)?;
-        debug_assert!(all_finite(p));
         self.sphere.check_tangent(p, v)
     }
     /// The sphere's projection retraction $(p+v)/\lVert p+v\rVert$ (second order; may leave the

@@ -1,94 +1,8 @@
 //! The unit sphere $S^n = \lbrace x \in \mathbb{R}^{n+1} : \lVert x \rVert = 1 \rbrace$ with the
 //! round metric, and the von Mises–Fisher distribution on it.
 //!
-//! Points and tangent vectors use ambient coordinates (`n + 1` scalars); `n` is intrinsic. The
-//! metric is the Euclidean one, $\langle u, v\rangle_p = u^\top v$, and $T_pS^n = p^\perp$.
-//!
-//! | operation | formula |
-//! |---|---|
-//! | exp | $\exp_p(v) = \cos\lVert v \rVert\\,p + \operatorname{sinc}\lVert v \rVert\\,v$ |
-//! | angle | $\theta = d(p, q) = 2\operatorname{atan2}(\lVert q - p\rVert, \lVert q + p\rVert)$ |
-//! | log | $\log_p q = \theta\\,\dfrac{w}{\lVert w \rVert}$, $w = q - \dfrac{\langle p, q\rangle}{\lVert p\rVert^2}\\,p$ |
-//! | geodesic | $\gamma(t) = \dfrac{\sin((1-t)\theta)\\,p + \sin(t\theta)\\,q}{\sin\theta}$ (slerp) |
-//! | velocity | $\dot\gamma(t) = \dfrac{\theta}{\sin\theta}\big(\cos(t\theta)\\,q - \cos((1-t)\theta)\\,p\big) = \cos(t\theta)\log_p q - t\theta^2\operatorname{sinc}(t\theta)\\,p$ |
-//! | transport | $P_{p\to q}(v) = v - \dfrac{\langle q, v\rangle}{1 + \langle p, q\rangle}(p + q)$ |
-//! | projections | $\pi(x) = x/\lVert x \rVert$, $P_p(u) = u - \langle p, u\rangle\\,p$ |
-//! | retraction | $R_p(v) = (p + v)/\lVert p + v \rVert$ (second order) |
-//! | base density | uniform, $\log p_0 = \log\Gamma(\tfrac{n+1}2) - \log 2 - \tfrac{n+1}2\log\pi$ |
-//!
-//! # Numerical notes
-//!
-//! - **Angles** never use `acos`: $\theta$ is the chord/anti-chord `atan2`
-//!   ([`angle_between`]), accurate to a few ulps over $[0, \pi]$.
-//! - **Log.** $w = q - \langle p,q\rangle p/\lVert p\rVert^2$ is formed from the difference
-//!   $d = q - p$ when $\theta \le \pi/2$, as $w = d - \frac{\langle p, d\rangle}{\lVert p\rVert^2}p$,
-//!   and from the sum $s = q + p$ when $\theta > \pi/2$, as $w = s - \frac{\langle p, s\rangle}{\lVert p\rVert^2}p$.
-//!   Both are exact rewrites of the same ambient formula; $d$ (resp. $s$) is computed without
-//!   rounding for nearby (resp. nearly antipodal) points, so $w$ carries full relative precision
-//!   at both ends, where the textbook $q - \cos\theta\\,p$ loses $\log_{10}(1/\theta)$ digits.
-//!   The length is $\theta$ itself, so $\lVert \log_p q\rVert = d(p, q)$ to rounding.
-//! - **Geodesic.** For $\theta \le \pi/2$ slerp with the ratios
-//!   $\sin(t\theta)/\sin\theta = t\operatorname{sinc}(t\theta)/\operatorname{sinc}\theta$ (no 0/0,
-//!   exact endpoints $\gamma(0) = p$, $\gamma(1) = q$); for $\theta > \pi/2$, where
-//!   $1/\sin\theta$ amplifies the rounding of $\theta$, the equal form
-//!   $\cos(t\theta)\\,p + \frac{\sin t\theta}{\theta}\log_p q$, with $\sin t\theta$ and
-//!   $\cos t\theta$ evaluated at $\pi - t\theta = (1-t)\pi + t(\pi - \theta)$ for $t > \tfrac12$
-//!   ($\pi - \theta = 2\operatorname{atan2}(\lVert q+p\rVert, \lVert q-p\rVert)$ is computed
-//!   directly), so $\gamma(1) = q$ to full relative precision even at $\theta = \pi - 10^{-6}$.
-//! - **Velocity.** The first closed form of the spec, rewritten with $q = \cos\theta\\,p + \sin\theta\\,\hat w$
-//!   as $\cos(t\theta)\log_p q - t\theta^2\operatorname{sinc}(t\theta)\\,p$: no cancellation at
-//!   $\theta \to 0$ nor at $\theta \to \pi$, valid for every $t$.
-//! - **Transport** uses $1 + \langle p, q\rangle = \tfrac12\lVert p + q\rVert^2$ and $\langle q, v\rangle = \langle p + q, v\rangle$
-//!   (equal for $v \perp p$), i.e. the Householder form $v - 2\langle \hat s, v\rangle \hat s$,
-//!   $\hat s = (p+q)/\lVert p + q\rVert$: bounded and accurate up to the antipode. A non-tangent
-//!   `v` is reflected as a whole (its normal part is not the one the textbook formula gives).
-//! - **Derivatives** (see [`Differentiable`] and `docs/math/sphere.md`) use
-//!   [`sinc_prime_over_x`] and [`sin_minus_x_over_x3`], both with series branches, so they are
-//!   finite at $v = 0$ and $p = q$.
-//!
-//! # Cut locus
-//!
-//! $\log_p q$ is undefined at $q = -p$. [`Manifold::try_log_into`] returns
-//! [`ManifoldError::CutLocus`] when $\lVert w \rVert = \sin\theta$ is below
-//! [`CUT_LOCUS_TOL`] (`1e-7` in f32, `1e-12` in f64) with $\theta > \pi/2$. Below that, the
-//! direction of $w$ is still used by `log_into` (it is the limit direction for exact inputs, but
-//! its relative error grows like $\varepsilon/(\pi - \theta)$). When $w$ vanishes exactly (exact
-//! antipodes), `log_into` returns $\theta\\,\hat e$ with
-//! $\hat e$ the unit vector along $e_j - \frac{p_j}{\lVert p\rVert^2} p$, where $j$ is the first
-//! index minimising $\lvert p_j\rvert$ (deterministic, finite, tangent). `geodesic_into`,
-//! `geodesic_velocity_into` and `transport_into` follow the same choice.
-//!
-//! # Accuracy (measured by the tests in this module)
-//!
-//! f64: relative error ≤ 1e-12 (most ≤ 1e-14) for exp, log, dist, geodesic and velocity over
-//! $\lVert v \rVert \in [10^{-12}, \pi)$, points $10^{-10}$ apart and points $\pi - 10^{-6}$ apart.
-//!
-//! **f32 envelope** (measured by `f32_envelope` against an f64 evaluation at the same f32
-//! inputs, $\theta \in [10^{-12}, \pi - 10^{-6}]$, $t \in [0, 1]$): relative error of exp ≤ 4e-7,
-//! dist ≤ 2e-7, log ≤ 4e-7, geodesic ≤ 3e-7, velocity ≤ 4e-7 (measured 3.1e-7, 1.6e-7, 2.7e-7,
-//! 1.7e-7, 3.1e-7), uniformly up to the antipode thanks to the sum form of $w$ and the
-//! $\pi - t\theta$ evaluation of $\sin t\theta$. Against the *exact* geometric answer, inputs
-//! rounded to f32 carry their own error: near the antipode the direction of $\log_p q$ has
-//! condition number $1/(\pi - \theta)$, so rounded generic inputs give about
-//! $6\cdot10^{-8}/(\pi - \theta)$ (inherent, not the kernel's).
-//! Derivatives (`f32_derivatives_match_f64`, $\lVert v\rVert, \theta \le 3$, both sides of
-//! every f32 cutoff): exp JVP ≤ 6e-7 and log JVP/VJP ≤ 6e-7 relative to the output's (or the
-//! cotangent's) scale (measured 4.2e-7 and 3.7e-7).
-//! Coordinates that differ by less than about $10^{-19}$ (the square root of the smallest
-//! normal f32) round to a zero angle.
-//!
-//! ```
-//! use geoflow_manifolds::{prelude::*, Sphere};
-//! let s = Sphere::<f64>::new(2)?;
-//! let (p, q) = ([0.0, 0.0, 1.0], [1.0, 0.0, 0.0]);
-//! assert!((s.dist(&p, &q) - std::f64::consts::FRAC_PI_2).abs() < 1e-15);
-//! let v = s.log(&p, &q);
-//! assert!((v[0] - std::f64::consts::FRAC_PI_2).abs() < 1e-15);
-//! let r = s.exp(&p, &v);
-//! assert!(r.iter().zip(&q).all(|(a, b)| (a - b).abs() < 1e-15));
-//! assert_eq!(s.try_log(&p, &[0.0, 0.0, -1.0]), Err(ManifoldError::CutLocus));
-//! # Ok::<(), ManifoldError>(())
-//! ```
+//! Formulas, numerical notes, the cut-locus policy and the f32 envelope are documented on
+//! [`Sphere`]; see also [`VonMisesFisher`].
 
 use core::marker::PhantomData;
 
@@ -258,7 +172,7 @@ fn cut_locus_direction<T: Real>(p: &[T], out: &mut [T]) {
     }
 }
 
-/// $\log_p q$ into `out` (see the module docs); returns the parts and $\lVert w\rVert$.
+/// $\log_p q$ into `out` (see the `Sphere` docs); returns the parts and $\lVert w\rVert$.
 #[inline]
 pub(crate) fn log_kernel<T: Real>(p: &[T], q: &[T], out: &mut [T]) -> (LogParts<T>, T) {
     let (lp, nw) = write_w(p, q, out);
@@ -338,10 +252,97 @@ pub(crate) fn normalise_into<T: Real>(x: &[T], out: &mut [T]) {
     }
 }
 
-/// The unit sphere $S^n \subset \mathbb R^{n+1}$ with the round metric (curvature 1).
+/// The unit sphere $S^n = \lbrace x \in \mathbb{R}^{n+1} : \lVert x \rVert = 1 \rbrace$ with the
+/// round metric (curvature 1).
 ///
-/// See the [module docs](self) for formulas, numerical notes, the cut-locus policy and the f32
-/// envelope.
+/// Points and tangent vectors use ambient coordinates (`n + 1` scalars); `n` is intrinsic. The
+/// metric is the Euclidean one, $\langle u, v\rangle_p = u^\top v$, and $T_pS^n = p^\perp$.
+///
+/// | operation | formula |
+/// |---|---|
+/// | exp | $\exp_p(v) = \cos\lVert v \rVert\\,p + \operatorname{sinc}\lVert v \rVert\\,v$ |
+/// | angle | $\theta = d(p, q) = 2\operatorname{atan2}(\lVert q - p\rVert, \lVert q + p\rVert)$ |
+/// | log | $\log_p q = \theta\\,\dfrac{w}{\lVert w \rVert}$, $w = q - \dfrac{\langle p, q\rangle}{\lVert p\rVert^2}\\,p$ |
+/// | geodesic | $\gamma(t) = \dfrac{\sin((1-t)\theta)\\,p + \sin(t\theta)\\,q}{\sin\theta}$ (slerp) |
+/// | velocity | $\dot\gamma(t) = \dfrac{\theta}{\sin\theta}\big(\cos(t\theta)\\,q - \cos((1-t)\theta)\\,p\big) = \cos(t\theta)\log_p q - t\theta^2\operatorname{sinc}(t\theta)\\,p$ |
+/// | transport | $P_{p\to q}(v) = v - \dfrac{\langle q, v\rangle}{1 + \langle p, q\rangle}(p + q)$ |
+/// | projections | $\pi(x) = x/\lVert x \rVert$, $P_p(u) = u - \langle p, u\rangle\\,p$ |
+/// | retraction | $R_p(v) = (p + v)/\lVert p + v \rVert$ (second order) |
+/// | base density | uniform, $\log p_0 = \log\Gamma(\tfrac{n+1}2) - \log 2 - \tfrac{n+1}2\log\pi$ |
+///
+/// # Numerical notes
+///
+/// - **Angles** never use `acos`: $\theta$ is the chord/anti-chord `atan2`
+///   ([`angle_between`]), accurate to a few ulps over $[0, \pi]$.
+/// - **Log.** $w = q - \langle p,q\rangle p/\lVert p\rVert^2$ is formed from the difference
+///   $d = q - p$ when $\theta \le \pi/2$, as $w = d - \frac{\langle p, d\rangle}{\lVert p\rVert^2}p$,
+///   and from the sum $s = q + p$ when $\theta > \pi/2$, as $w = s - \frac{\langle p, s\rangle}{\lVert p\rVert^2}p$.
+///   Both are exact rewrites of the same ambient formula; $d$ (resp. $s$) is computed without
+///   rounding for nearby (resp. nearly antipodal) points, so $w$ carries full relative precision
+///   at both ends, where the textbook $q - \cos\theta\\,p$ loses $\log_{10}(1/\theta)$ digits.
+///   The length is $\theta$ itself, so $\lVert \log_p q\rVert = d(p, q)$ to rounding.
+/// - **Geodesic.** For $\theta \le \pi/2$ slerp with the ratios
+///   $\sin(t\theta)/\sin\theta = t\operatorname{sinc}(t\theta)/\operatorname{sinc}\theta$ (no 0/0,
+///   exact endpoints $\gamma(0) = p$, $\gamma(1) = q$); for $\theta > \pi/2$, where
+///   $1/\sin\theta$ amplifies the rounding of $\theta$, the equal form
+///   $\cos(t\theta)\\,p + \frac{\sin t\theta}{\theta}\log_p q$, with $\sin t\theta$ and
+///   $\cos t\theta$ evaluated at $\pi - t\theta = (1-t)\pi + t(\pi - \theta)$ for $t > \tfrac12$
+///   ($\pi - \theta = 2\operatorname{atan2}(\lVert q+p\rVert, \lVert q-p\rVert)$ is computed
+///   directly), so $\gamma(1) = q$ to full relative precision even at $\theta = \pi - 10^{-6}$.
+/// - **Velocity.** The first closed form of the spec, rewritten with $q = \cos\theta\\,p + \sin\theta\\,\hat w$
+///   as $\cos(t\theta)\log_p q - t\theta^2\operatorname{sinc}(t\theta)\\,p$: no cancellation at
+///   $\theta \to 0$ nor at $\theta \to \pi$, valid for every $t$.
+/// - **Transport** uses $1 + \langle p, q\rangle = \tfrac12\lVert p + q\rVert^2$ and $\langle q, v\rangle = \langle p + q, v\rangle$
+///   (equal for $v \perp p$), i.e. the Householder form $v - 2\langle \hat s, v\rangle \hat s$,
+///   $\hat s = (p+q)/\lVert p + q\rVert$: bounded and accurate up to the antipode. A non-tangent
+///   `v` is reflected as a whole (its normal part is not the one the textbook formula gives).
+/// - **Derivatives** (see [`Differentiable`] and `docs/math/sphere.md`) use
+///   [`sinc_prime_over_x`] and [`sin_minus_x_over_x3`], both with series branches, so they are
+///   finite at $v = 0$ and $p = q$.
+///
+/// # Cut locus
+///
+/// $\log_p q$ is undefined at $q = -p$. [`Manifold::try_log_into`] returns
+/// [`ManifoldError::CutLocus`] when $\lVert w \rVert = \sin\theta$ is below
+/// [`CUT_LOCUS_TOL`] (`1e-7` in f32, `1e-12` in f64) with $\theta > \pi/2$. Below that, the
+/// direction of $w$ is still used by `log_into` (it is the limit direction for exact inputs, but
+/// its relative error grows like $\varepsilon/(\pi - \theta)$). When $w$ vanishes exactly (exact
+/// antipodes), `log_into` returns $\theta\\,\hat e$ with
+/// $\hat e$ the unit vector along $e_j - \frac{p_j}{\lVert p\rVert^2} p$, where $j$ is the first
+/// index minimising $\lvert p_j\rvert$ (deterministic, finite, tangent). `geodesic_into`,
+/// `geodesic_velocity_into` and `transport_into` follow the same choice.
+///
+/// # Accuracy (measured by the tests in this module)
+///
+/// f64: relative error ≤ 1e-12 (most ≤ 1e-14) for exp, log, dist, geodesic and velocity over
+/// $\lVert v \rVert \in [10^{-12}, \pi)$, points $10^{-10}$ apart and points $\pi - 10^{-6}$ apart.
+///
+/// **f32 envelope** (measured by `f32_envelope` against an f64 evaluation at the same f32
+/// inputs, $\theta \in [10^{-12}, \pi - 10^{-6}]$, $t \in [0, 1]$): relative error of exp ≤ 4e-7,
+/// dist ≤ 2e-7, log ≤ 4e-7, geodesic ≤ 3e-7, velocity ≤ 4e-7 (measured 3.1e-7, 1.6e-7, 2.7e-7,
+/// 1.7e-7, 3.1e-7), uniformly up to the antipode thanks to the sum form of $w$ and the
+/// $\pi - t\theta$ evaluation of $\sin t\theta$. Against the *exact* geometric answer, inputs
+/// rounded to f32 carry their own error: near the antipode the direction of $\log_p q$ has
+/// condition number $1/(\pi - \theta)$, so rounded generic inputs give about
+/// $6\cdot10^{-8}/(\pi - \theta)$ (inherent, not the kernel's).
+/// Derivatives (`f32_derivatives_match_f64`, $\lVert v\rVert, \theta \le 3$, both sides of
+/// every f32 cutoff): exp JVP ≤ 6e-7 and log JVP/VJP ≤ 6e-7 relative to the output's (or the
+/// cotangent's) scale (measured 4.2e-7 and 3.7e-7).
+/// Coordinates that differ by less than about $10^{-19}$ (the square root of the smallest
+/// normal f32) round to a zero angle.
+///
+/// ```
+/// use geoflow_manifolds::{prelude::*, Sphere};
+/// let s = Sphere::<f64>::new(2)?;
+/// let (p, q) = ([0.0, 0.0, 1.0], [1.0, 0.0, 0.0]);
+/// assert!((s.dist(&p, &q) - std::f64::consts::FRAC_PI_2).abs() < 1e-15);
+/// let v = s.log(&p, &q);
+/// assert!((v[0] - std::f64::consts::FRAC_PI_2).abs() < 1e-15);
+/// let r = s.exp(&p, &v);
+/// assert!(r.iter().zip(&q).all(|(a, b)| (a - b).abs() < 1e-15));
+/// assert_eq!(s.try_log(&p, &[0.0, 0.0, -1.0]), Err(ManifoldError::CutLocus));
+/// # Ok::<(), ManifoldError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sphere<T> {
     n: usize,
@@ -401,7 +402,7 @@ impl<T: Real> Manifold for Sphere<T> {
         self.shape2(p, v, out, "Sphere::exp_into");
         exp_kernel(p, v, out)
     }
-    /// $\theta\\,w/\lVert w\rVert$ (see the module docs for the stable form of $w$ and the cut
+    /// $\theta\\,w/\lVert w\rVert$ (see the [`Sphere`] docs for the stable form of $w$ and the cut
     /// locus choice).
     ///
     /// # Panics
@@ -1841,7 +1842,7 @@ mod tests {
     // ---------------------------------------------------------------- f32 envelope
 
     /// Measures the f32 error against f64 evaluated at the same (f32) inputs and checks the
-    /// envelope documented in the module docs. Run with `--nocapture` to see the numbers.
+    /// envelope documented in the `Sphere` docs. Run with `--nocapture` to see the numbers.
     #[test]
     fn f32_envelope() {
         let s32 = Sphere::<f32>::new(4).unwrap();
