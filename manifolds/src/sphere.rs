@@ -793,7 +793,7 @@ impl<T: Real> Differentiable for Sphere<T> {
 /// $10^{-13}$ there (next term $\sim u_5/(\nu^2+\kappa^2)^{5/2}$).
 const VMF_SERIES_MAX_KAPPA: f64 = 500.0;
 
-/// $\log I_\nu(\kappa) - \nu\log(\kappa/2) + \log\Gamma(\nu+1)$, i.e. $\log\sum_k \frac{(\kappa^2/4)^k}{k!\\,(\nu+1)_k}$
+/// $\log I_\nu(\kappa) - \nu\log(\kappa/2) + \log\Gamma(\nu+1)$, i.e. $\log\sum_k \frac{(\kappa^2/4)^k}{k!\\,(\nu+1)\_k}$
 /// (all terms positive: accurate to a few hundred ulps; used for $\kappa \le 500$).
 fn log_bessel_series_scaled(nu: f64, kappa: f64) -> f64 {
     let y = 0.25 * kappa * kappa;
