@@ -20,16 +20,27 @@ fn show<M>(name: &str, m: &M, p: &[f64], q: &[f64])
 where
     M: Manifold<Scalar = f64> + ParallelTransport,
 {
-    println!("\n== {name}  (dim {}, {} ambient coordinates)", m.dim(), m.ambient_dim());
+    println!(
+        "\n== {name}  (dim {}, {} ambient coordinates)",
+        m.dim(),
+        m.ambient_dim()
+    );
     m.check_point(p).expect("p is on the manifold");
     m.check_point(q).expect("q is on the manifold");
     println!("  p = {}", fmt(p));
     println!("  q = {}", fmt(q));
     let v = m.log(p, q);
     println!("  log_p q          = {}", fmt(&v));
-    println!("  d(p, q)          = {:.12}   (‖log_p q‖ = {:.12})", m.dist(p, q), m.norm(p, &v));
+    println!(
+        "  d(p, q)          = {:.12}   (‖log_p q‖ = {:.12})",
+        m.dist(p, q),
+        m.norm(p, &v)
+    );
     println!("  geodesic(0.5)    = {}", fmt(&m.geodesic(p, q, 0.5)));
-    println!("  velocity(0.5)    = {}", fmt(&m.geodesic_velocity(p, q, 0.5)));
+    println!(
+        "  velocity(0.5)    = {}",
+        fmt(&m.geodesic_velocity(p, q, 0.5))
+    );
     let back = m.exp(p, &v);
     let err = m.dist(&back, q);
     println!("  exp_p(log_p q)   = {}   (error {err:.1e})", fmt(&back));
@@ -38,7 +49,10 @@ where
         "  transport of log_p q to q = {}   (norm {:.12}, = −log_q p: {:.1e})",
         fmt(&w),
         m.norm(q, &w),
-        w.iter().zip(m.log(q, p)).map(|(a, b)| (a + b).abs()).fold(0.0, f64::max)
+        w.iter()
+            .zip(m.log(q, p))
+            .map(|(a, b)| (a + b).abs())
+            .fold(0.0, f64::max)
     );
 }
 
@@ -100,10 +114,22 @@ fn main() -> Result<(), ManifoldError> {
     println!("\n== sampling from base distributions (seed 0)");
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let x = s2.sample_base(&mut rng);
-    println!("  uniform on S²: {}   log p = {:.6} (= −log 4π)", fmt(&x), s2.base_log_density(&x));
+    println!(
+        "  uniform on S²: {}   log p = {:.6} (= −log 4π)",
+        fmt(&x),
+        s2.base_log_density(&x)
+    );
     let x = h2.sample_base(&mut rng);
-    println!("  wrapped normal on H²: {}   log p = {:.6}", fmt(&x), h2.base_log_density(&x));
+    println!(
+        "  wrapped normal on H²: {}   log p = {:.6}",
+        fmt(&x),
+        h2.base_log_density(&x)
+    );
     let x = simplex.sample_base(&mut rng);
-    println!("  base on Δ³: {}   log p = {:.6}", fmt(&x), simplex.base_log_density(&x));
+    println!(
+        "  base on Δ³: {}   log p = {:.6}",
+        fmt(&x),
+        simplex.base_log_density(&x)
+    );
     Ok(())
 }

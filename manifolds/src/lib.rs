@@ -8,6 +8,8 @@
 //! | manifold | type | ambient coordinates |
 //! |---|---|---|
 //! | $\mathbb R^n$ | [`Euclidean`] | $n$ |
+//! | $S^n$ | [`Sphere`] (+ [`VonMisesFisher`]) | $n+1$ |
+//! | $S^n_+$ | [`PositiveOrthant`] | $n+1$ |
 //!
 //! Points and tangent vectors are slices of [`Manifold::ambient_dim`] scalars; batches are
 //! row-major `[n, ambient_dim]` slices, processed in parallel with rayon (feature `rayon`).
@@ -23,11 +25,13 @@
 
 pub mod batch;
 mod error;
-mod euclidean;
+pub mod euclidean;
 mod manifold;
 pub mod numerics;
+pub mod orthant;
 mod real;
-mod validated;
+pub mod sphere;
+pub mod validated;
 
 pub use error::ManifoldError;
 pub use euclidean::Euclidean;
@@ -35,7 +39,9 @@ pub use manifold::{
     expect_dim, ConstantCurvature, Diffeo, Differentiable, Manifold, ManifoldExt,
     ParallelTransport, Sample,
 };
+pub use orthant::PositiveOrthant;
 pub use real::Real;
+pub use sphere::{Sphere, VonMisesFisher};
 pub use validated::Validated;
 
 /// Everything needed to call manifold methods: the traits, the error and the scalar trait.
