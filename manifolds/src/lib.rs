@@ -8,6 +8,7 @@
 //! | manifold | type | ambient coordinates |
 //! |---|---|---|
 //! | $\mathbb R^n$ | [`Euclidean`] | $n$ |
+//! | $T^n$ (flat torus) | [`FlatTorus`] | $n$ |
 //!
 //! Points and tangent vectors are slices of [`Manifold::ambient_dim`] scalars; batches are
 //! row-major `[n, ambient_dim]` slices, processed in parallel with rayon (feature `rayon`).
@@ -27,6 +28,7 @@ mod euclidean;
 mod manifold;
 pub mod numerics;
 mod real;
+mod torus;
 
 pub use error::ManifoldError;
 pub use euclidean::Euclidean;
@@ -35,6 +37,7 @@ pub use manifold::{
     ParallelTransport, Sample,
 };
 pub use real::Real;
+pub use torus::{wrap_angle, FlatTorus, WrappedNormal};
 
 /// Everything needed to call manifold methods: the traits, the error and the scalar trait.
 ///
