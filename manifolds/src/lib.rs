@@ -8,6 +8,7 @@
 //! | manifold | type | ambient coordinates |
 //! |---|---|---|
 //! | $\mathbb R^n$ | [`Euclidean`] | $n$ |
+//! | $\Delta^n$ (Fisher–Rao) | [`Simplex`] | $n+1$ |
 //! | $T^n$ (flat torus) | [`FlatTorus`] | $n$ |
 //!
 //! Points and tangent vectors are slices of [`Manifold::ambient_dim`] scalars; batches are
@@ -28,6 +29,8 @@ mod euclidean;
 mod manifold;
 pub mod numerics;
 mod real;
+// mod simplex_diffeo; // enabled when orthant.rs (PositiveOrthant) lands
+mod simplex;
 mod torus;
 
 pub use error::ManifoldError;
@@ -37,6 +40,7 @@ pub use manifold::{
     ParallelTransport, Sample,
 };
 pub use real::Real;
+pub use simplex::{Dirichlet, Simplex};
 pub use torus::{wrap_angle, FlatTorus, WrappedNormal};
 
 /// Everything needed to call manifold methods: the traits, the error and the scalar trait.
