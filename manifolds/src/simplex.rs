@@ -95,8 +95,8 @@
 //! ```
 //! use geoflow_manifolds::{prelude::*, Simplex};
 //! let m = Simplex::<f64>::new(2)?; // 3 categories
-//! let p = [0.2, 0.3, 0.5];
-//! let q = [0.6, 0.3, 0.1];
+//! let p = [0.2f64, 0.3, 0.5];
+//! let q = [0.6f64, 0.3, 0.1];
 //! let bc: f64 = p.iter().zip(&q).map(|(a, b)| (a * b).sqrt()).sum();
 //! assert!((m.dist(&p, &q) - 2.0 * bc.acos()).abs() < 1e-14);
 //! let v = m.log(&p, &q);
