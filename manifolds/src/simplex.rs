@@ -367,7 +367,12 @@ impl<T: Real> Manifold for Simplex<T> {
         }
     }
     /// $\sum_i u_i v_i / p_i$ (a zero $p_i$ contributes 0 if $u_iv_i = 0$, else $\pm\infty$).
+    ///
+    /// # Panics
+    /// If a slice length differs from `n + 1`.
+    #[track_caller]
     fn inner(&self, p: &[T], u: &[T], v: &[T]) -> T {
+        self.expect3(p.len(), u.len(), v.len(), "Simplex::inner");
         let mut s = T::zero();
         for ((&p, &u), &v) in p.iter().zip(u).zip(v) {
             let uv = u * v;
@@ -381,7 +386,12 @@ impl<T: Real> Manifold for Simplex<T> {
     }
     /// $4\operatorname{atan2}(\lVert \sqrt q - \sqrt p\rVert, \lVert \sqrt q + \sqrt p\rVert)$,
     /// accurate over $\lbrack 0, \pi \rbrack$, zeros allowed.
+    ///
+    /// # Panics
+    /// If a slice length differs from `n + 1`.
+    #[track_caller]
     fn dist(&self, p: &[T], q: &[T]) -> T {
+        self.expect3(p.len(), q.len(), p.len(), "Simplex::dist");
         let (c2, a2) = chord_anti(p, q);
         T::c(4.0) * c2.sqrt().atan2(a2.sqrt())
     }
@@ -1632,6 +1642,45 @@ mod tests {
             worst = worst.max((j32 as f64 - j).abs() / j.abs().max(1.0));
         }
         assert!(worst < 1e-5, "f32 derivatives: {worst:e}");
+    }
+
+    #[test]
+    fn f32_both_sides_of_cutoffs() {
+        // α = d/2 and θ = ‖v‖/2 on both sides of the f32 cutoffs (1e-2: sinc, x/sin, atan(x)/x;
+        // 0.7: sinc′/x), values and derivatives against f64 on the same inputs.
+        let m32 = Simplex::<f32>::new(2).unwrap();
+        let m = m64(2);
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let p32 = [0.2f32, 0.3, 0.5];
+        let p = up(&p32);
+        for target in [1e-2, 0.7] {
+            for f in [0.98, 1.02] {
+                let v32: Vec<f32> = to(&random_tangent(&mut rng, &m, &p, 2.0 * target * f));
+                let v = up(&v32);
+                let q32 = m32.exp(&p32, &v32);
+                assert!(rel(&up(&q32), &m.exp(&p, &v)) < 1e-6);
+                let q = up(&q32);
+                assert!(rel(&up(&m32.log(&p32, &q32)), &m.log(&p, &q)) < 1e-6);
+                let d = m.dist(&p, &q);
+                assert!((m32.dist(&p32, &q32) as f64 - d).abs() < 1e-6 * d);
+                let vel = m.geodesic_velocity(&p, &q, 0.3);
+                assert!(rel(&up(&m32.geodesic_velocity(&p32, &q32, 0.3)), &vel) < 1e-6);
+                let dirs = [0.3f32, -0.1, 0.25];
+                let (mut o32, mut o) = ([0.0f32; 3], [0.0; 3]);
+                m32.exp_jvp(&p32, &v32, &dirs, &dirs, &mut o32);
+                m.exp_jvp(&p, &v, &up(&dirs), &up(&dirs), &mut o);
+                assert!(rel(&up(&o32), &o) < 1e-5);
+                // Different directions for p and q (equal ones cancel to O(α) in the output).
+                let dq = [-0.2f32, 0.4, 0.1];
+                m32.log_jvp(&p32, &q32, &dirs, &dq, &mut o32);
+                m.log_jvp(&p, &q, &up(&dirs), &up(&dq), &mut o);
+                assert!(
+                    rel(&up(&o32), &o) < 1e-5,
+                    "{target} {f}: {:e}",
+                    rel(&up(&o32), &o)
+                );
+            }
+        }
     }
 
     #[test]

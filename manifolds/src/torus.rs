@@ -198,7 +198,12 @@ impl<T: Real> Manifold for FlatTorus<T> {
         norm(v)
     }
     /// $\lVert \operatorname{wrap}(y - x) \rVert$, allocation-free.
+    ///
+    /// # Panics
+    /// If a slice length differs from `n`.
+    #[track_caller]
     fn dist(&self, p: &[T], q: &[T]) -> T {
+        self.expect2(p.len(), q.len(), p.len(), "FlatTorus::dist");
         let mut s = T::zero();
         for (&p, &q) in p.iter().zip(q) {
             let d = wrap_angle(q - p);
