@@ -10,6 +10,8 @@
 //! | $\mathbb R^n$ | [`Euclidean`] | $n$ |
 //! | $S^n$ | [`Sphere`] (+ [`VonMisesFisher`]) | $n+1$ |
 //! | $S^n_+$ | [`PositiveOrthant`] | $n+1$ |
+//! | $\Delta^n$ (Fisher–Rao) | [`Simplex`] | $n+1$ |
+//! | $T^n$ (flat torus) | [`FlatTorus`] | $n$ |
 //!
 //! Points and tangent vectors are slices of [`Manifold::ambient_dim`] scalars; batches are
 //! row-major `[n, ambient_dim]` slices, processed in parallel with rayon (feature `rayon`).
@@ -30,7 +32,10 @@ mod manifold;
 pub mod numerics;
 pub mod orthant;
 mod real;
+pub mod simplex;
+mod simplex_diffeo;
 pub mod sphere;
+pub mod torus;
 pub mod validated;
 
 pub use error::ManifoldError;
@@ -41,7 +46,9 @@ pub use manifold::{
 };
 pub use orthant::PositiveOrthant;
 pub use real::Real;
+pub use simplex::{Dirichlet, Simplex};
 pub use sphere::{Sphere, VonMisesFisher};
+pub use torus::{wrap_angle, FlatTorus};
 pub use validated::Validated;
 
 /// Everything needed to call manifold methods: the traits, the error and the scalar trait.
