@@ -8,6 +8,8 @@
 //! | manifold | type | ambient coordinates |
 //! |---|---|---|
 //! | $\mathbb R^n$ | [`Euclidean`] | $n$ |
+//! | $A \times B$ | [`Product`] | sum of the factors' |
+//! | $M^k$ | [`Power`] | $k$ times the factor's |
 //!
 //! Points and tangent vectors are slices of [`Manifold::ambient_dim`] scalars; batches are
 //! row-major `[n, ambient_dim]` slices, processed in parallel with rayon (feature `rayon`).
@@ -26,6 +28,7 @@ mod error;
 mod euclidean;
 mod manifold;
 pub mod numerics;
+mod product;
 mod real;
 
 pub use error::ManifoldError;
@@ -34,6 +37,7 @@ pub use manifold::{
     expect_dim, ConstantCurvature, Diffeo, Differentiable, Manifold, ManifoldExt,
     ParallelTransport, Sample,
 };
+pub use product::{Power, Product};
 pub use real::Real;
 
 /// Everything needed to call manifold methods: the traits, the error and the scalar trait.
