@@ -30,6 +30,8 @@ mod manifold;
 pub mod numerics;
 mod product;
 mod real;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::ManifoldError;
 pub use euclidean::Euclidean;

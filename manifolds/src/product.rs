@@ -84,8 +84,8 @@ impl<T: Real> ScaledSum<T> {
             return;
         }
         let a = x.abs();
-        if !(a <= self.scale) {
-            // new scale (also taken for NaN, which then propagates)
+        if a > self.scale || a.is_nan() {
+            // new scale (NaN propagates through ssq)
             let r = self.scale / a;
             self.ssq = T::one() + self.ssq * r * r;
             self.dot = self.dot * r + (x / a) * y;
