@@ -1516,4 +1516,192 @@ mod tests {
         let err = expect_le("x", "y", f64::NAN, 1.0, String::new).unwrap_err();
         assert!(err.contains("NaN"), "{err}");
     }
+
+    /// Euclidean space with one deliberate bug, to check that the laws catch it.
+    struct Buggy {
+        e: Euclidean<f64>,
+        bug: u32,
+    }
+
+    impl Manifold for Buggy {
+        type Scalar = f64;
+        fn dim(&self) -> usize {
+            self.e.dim()
+        }
+        fn ambient_dim(&self) -> usize {
+            self.e.ambient_dim()
+        }
+        fn exp_into(&self, p: &[f64], v: &[f64], out: &mut [f64]) {
+            self.e.exp_into(p, v, out);
+            if self.bug == 1 {
+                out[0] += 1e-6 * v[0];
+            }
+        }
+        fn log_into(&self, p: &[f64], q: &[f64], out: &mut [f64]) {
+            self.e.log_into(p, q, out)
+        }
+        fn inner(&self, p: &[f64], u: &[f64], v: &[f64]) -> f64 {
+            self.e.inner(p, u, v)
+        }
+        fn dist(&self, p: &[f64], q: &[f64]) -> f64 {
+            self.e.dist(p, q) * if self.bug == 2 { 1.0 + 1e-7 } else { 1.0 }
+        }
+        fn retract_into(&self, p: &[f64], v: &[f64], out: &mut [f64]) {
+            self.e.exp_into(p, v, out);
+            if self.bug == 12 {
+                out[0] += v.iter().map(|x| x * x).sum::<f64>();
+            }
+        }
+        fn project_point_into(&self, x: &[f64], out: &mut [f64]) {
+            self.e.project_point_into(x, out)
+        }
+        fn project_tangent_into(&self, p: &[f64], u: &[f64], out: &mut [f64]) {
+            self.e.project_tangent_into(p, u, out)
+        }
+        fn check_point(&self, p: &[f64]) -> Result<(), crate::ManifoldError> {
+            self.e.check_point(p)
+        }
+        fn check_tangent(&self, p: &[f64], v: &[f64]) -> Result<(), crate::ManifoldError> {
+            self.e.check_tangent(p, v)
+        }
+        fn geodesic_velocity_into(&self, p: &[f64], q: &[f64], t: f64, out: &mut [f64]) {
+            self.e.geodesic_velocity_into(p, q, t, out);
+            if self.bug == 6 {
+                out[0] *= 1.0 + 1e-6;
+            }
+        }
+        fn injectivity_radius(&self) -> f64 {
+            f64::INFINITY
+        }
+    }
+    impl ParallelTransport for Buggy {
+        fn transport_into(&self, p: &[f64], q: &[f64], v: &[f64], out: &mut [f64]) {
+            self.e.transport_into(p, q, v, out);
+            if self.bug == 7 {
+                out[0] *= 1.0 + 1e-6;
+            }
+        }
+    }
+    impl Sample for Buggy {
+        fn sample_base_into<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [f64]) {
+            self.e.sample_base_into(rng, out)
+        }
+        fn base_log_density(&self, p: &[f64]) -> f64 {
+            self.e.base_log_density(p) + if self.bug == 8 { 0.2 } else { 0.0 }
+        }
+    }
+    impl Differentiable for Buggy {
+        fn exp_jvp(&self, p: &[f64], v: &[f64], dp: &[f64], dv: &[f64], out: &mut [f64]) {
+            let z = vec![0.0; dp.len()];
+            self.e
+                .exp_jvp(p, v, if self.bug == 3 { &z } else { dp }, dv, out)
+        }
+        fn exp_vjp(&self, p: &[f64], v: &[f64], g: &[f64], gp: &mut [f64], gv: &mut [f64]) {
+            if self.bug == 4 {
+                gp.iter_mut().for_each(|x| *x = 0.0);
+            }
+            self.e.exp_vjp(p, v, g, gp, gv)
+        }
+        fn log_jvp(&self, p: &[f64], q: &[f64], dp: &[f64], dq: &[f64], out: &mut [f64]) {
+            self.e.log_jvp(p, q, dp, dq, out)
+        }
+        fn log_vjp(&self, p: &[f64], q: &[f64], g: &[f64], gp: &mut [f64], gq: &mut [f64]) {
+            self.e.log_vjp(p, q, g, gp, gq);
+            if self.bug == 10 {
+                gp[0] += 2.0 * g[0];
+            }
+        }
+        fn dist_jvp(&self, p: &[f64], q: &[f64], dp: &[f64], dq: &[f64]) -> f64 {
+            if self.bug == 5 && p == q {
+                return f64::NAN;
+            }
+            self.e.dist_jvp(p, q, dp, dq)
+        }
+        fn dist_vjp(&self, p: &[f64], q: &[f64], g: f64, gp: &mut [f64], gq: &mut [f64]) {
+            self.e.dist_vjp(p, q, g, gp, gq)
+        }
+        fn inner_jvp(
+            &self,
+            p: &[f64],
+            u: &[f64],
+            v: &[f64],
+            dp: &[f64],
+            du: &[f64],
+            dv: &[f64],
+        ) -> f64 {
+            self.e.inner_jvp(p, u, v, dp, du, dv)
+        }
+        fn inner_vjp(
+            &self,
+            p: &[f64],
+            u: &[f64],
+            v: &[f64],
+            g: f64,
+            gp: &mut [f64],
+            gu: &mut [f64],
+            gv: &mut [f64],
+        ) {
+            let mut scratch = vec![0.0; gu.len()];
+            let gu = if self.bug == 11 { &mut scratch[..] } else { gu };
+            self.e.inner_vjp(p, u, v, g, gp, gu, gv)
+        }
+        fn project_tangent_jvp(
+            &self,
+            p: &[f64],
+            u: &[f64],
+            dp: &[f64],
+            du: &[f64],
+            out: &mut [f64],
+        ) {
+            self.e.project_tangent_jvp(p, u, dp, du, out)
+        }
+        fn project_tangent_vjp(
+            &self,
+            p: &[f64],
+            u: &[f64],
+            g: &[f64],
+            gp: &mut [f64],
+            gu: &mut [f64],
+        ) {
+            self.e.project_tangent_vjp(p, u, g, gp, gu)
+        }
+    }
+
+    #[test]
+    fn laws_catch_deliberate_bugs() {
+        let tol = Tol::of::<f64>();
+        let m = |bug| Buggy {
+            e: Euclidean::new(3).unwrap(),
+            bug,
+        };
+        let density = DensityCheck {
+            samples: 20_000,
+            centres: 32,
+            radius: 0.5,
+            ball_volume: ball_volume_flat(3, 0.5),
+            bias: 0.03,
+            sigmas: 5.0,
+        };
+        let all = |b: &Buggy, seed: u64| -> LawResult {
+            geometry_laws(b, seed, 0.7, 0.9, &tol)?;
+            geodesic_fd_law(b, seed, 0.7, &tol)?;
+            transport_laws(b, seed, 0.7, &tol)?;
+            derivative_laws(b, seed, 0.7, true, true, &tol)?;
+            singular_laws(b, seed, &tol)?;
+            let mut g = rng(seed);
+            let p = random_point(b, &mut g);
+            let v = random_tangent(b, &mut g, &p, 1.0);
+            retraction_order(b, &p, &v, 2.8)?;
+            sampler_matches_density(b, seed, &density)
+        };
+        all(&m(0), 1).unwrap();
+        for bug in [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12] {
+            let err = all(&m(bug), 1).expect_err(&format!("bug {bug} not caught"));
+            assert!(!err.is_empty());
+            eprintln!("bug {bug}: {}", err.chars().take(120).collect::<String>());
+        }
+        // a first-order retraction passes with the first-order slope
+        let b = m(12);
+        retraction_order(&b, &[0.0; 3], &[1.0, 0.5, 0.0], 1.8).unwrap();
+    }
 }
