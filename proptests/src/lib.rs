@@ -28,7 +28,7 @@
 #![deny(missing_docs)]
 
 pub use geoflow_manifolds;
-pub use geoflow_manifolds::testing::{DensityCheck, Tol};
+pub use geoflow_manifolds::testing::{DensityCheck, Draw, Tol};
 pub use proptest;
 
 /// Per-manifold settings of [`law_suite!`]; start from [`SuiteConfig::default`] and override
@@ -44,6 +44,9 @@ pub struct SuiteConfig {
     /// Pairs of independently sampled points are used by the laws that need the pair inside the
     /// injectivity radius only when their distance is below this fraction of it (default 0.9).
     pub far_frac: f64,
+    /// Manifolds with boundary: shrink drawn tangent vectors until the exponential stays inside
+    /// (see [`Draw::stay_inside`]; default `false`).
+    pub stay_inside: bool,
     /// Perturb points along arbitrary ambient directions in the finite-difference and duality
     /// laws (default `true`, the project's rule); `false` projects the directions onto the
     /// tangent space, for formulas that are only defined on the manifold.
@@ -74,6 +77,7 @@ impl Default for SuiteConfig {
             norm_frac: 0.9,
             norm_cap: 3.0,
             far_frac: 0.9,
+            stay_inside: false,
             ambient_directions: true,
             fd_f32: false,
             retraction_slope: 1.8,
@@ -105,6 +109,15 @@ impl SuiteConfig {
         let max = (self.norm_frac * inj).min(self.norm_cap);
         let (lo, hi) = (-12.0f64, max.log10());
         10f64.powf(lo + u * (hi - lo))
+    }
+
+    /// The [`Draw`] for `u ∈ [0, 1]` (norm from [`SuiteConfig::norm`]).
+    pub fn draw(&self, inj: f64, u: f64) -> Draw {
+        Draw {
+            norm: self.norm(inj, u),
+            far_frac: self.far_frac,
+            stay_inside: self.stay_inside,
+        }
     }
 
     /// The tolerance of scalar type `T` (the defaults times `tol_f32` / `tol_f64`).
@@ -155,11 +168,11 @@ macro_rules! law_suite {
                     let cfg: $crate::SuiteConfig = $cfg;
                     let m32 = { #[allow(dead_code)] type T = f32; $ctor };
                     let m64 = { #[allow(dead_code)] type T = f64; $ctor };
-                    let norm = cfg.norm(
+                    let draw = cfg.draw(
                         $crate::geoflow_manifolds::Manifold::injectivity_radius(&m64), u);
                     let tol = $crate::Tol::of::<f32>().scaled(cfg.tol_precision);
                     $crate::check_law!($crate::geoflow_manifolds::testing::f32_matches_f64(
-                        &m32, &m64, seed, norm, &tol));
+                        &m32, &m64, seed, &draw, &tol));
                 }
             }
         }
@@ -183,15 +196,15 @@ macro_rules! law_suite {
                     + $crate::geoflow_manifolds::Sample,
                 $crate::SuiteConfig,
                 $crate::Tol,
-                f64,
+                $crate::Draw,
             ) {
                 let cfg: $crate::SuiteConfig = $cfg;
                 let m = $ctor;
                 let inj = $crate::geoflow_manifolds::Real::to_f64_lossless(
                     $crate::geoflow_manifolds::Manifold::injectivity_radius(&m));
-                let norm = cfg.norm(inj, u);
+                let draw = cfg.draw(inj, u);
                 let tol = cfg.tol::<T>();
-                (m, cfg, tol, norm)
+                (m, cfg, tol, draw)
             }
 
             fn fd(cfg: &$crate::SuiteConfig) -> bool {
@@ -203,54 +216,55 @@ macro_rules! law_suite {
 
                 #[test]
                 fn geometry(seed in any::<u64>(), u in 0.0f64..1.0) {
-                    let (m, cfg, tol, norm) = setup(u);
-                    $crate::check_law!(laws::geometry_laws(&m, seed, norm, cfg.far_frac, &tol));
+                    let (m, cfg, tol, draw) = setup(u);
+                    $crate::check_law!(laws::geometry_laws(&m, seed, &draw, &tol));
                 }
 
                 #[test]
                 fn geodesic_fd(seed in any::<u64>(), u in 0.0f64..1.0) {
-                    let (m, cfg, tol, norm) = setup(u);
+                    let (m, cfg, tol, draw) = setup(u);
                     if fd(&cfg) {
-                        $crate::check_law!(laws::geodesic_fd_law(&m, seed, norm, &tol));
+                        $crate::check_law!(laws::geodesic_fd_law(&m, seed, &draw, &tol));
                     }
                 }
 
                 #[test]
                 fn transport(seed in any::<u64>(), u in 0.0f64..1.0) {
-                    let (m, _cfg, tol, norm) = setup(u);
-                    $crate::check_law!(laws::transport_laws(&m, seed, norm, &tol));
+                    let (m, _cfg, tol, draw) = setup(u);
+                    $crate::check_law!(laws::transport_laws(&m, seed, &draw, &tol));
                 }
 
                 #[test]
                 fn derivatives(seed in any::<u64>(), u in 0.0f64..1.0) {
-                    let (m, cfg, tol, norm) = setup(u);
+                    let (m, cfg, tol, draw) = setup(u);
                     $crate::check_law!(laws::derivative_laws(
-                        &m, seed, norm, cfg.ambient_directions, fd(&cfg), &tol));
+                        &m, seed, &draw, cfg.ambient_directions, fd(&cfg), &tol));
                 }
 
                 #[test]
                 fn singular_points(seed in any::<u64>()) {
-                    let (m, _cfg, tol, _norm) = setup(0.5);
+                    let (m, _cfg, tol, _draw) = setup(0.5);
                     $crate::check_law!(laws::singular_laws(&m, seed, &tol));
                 }
 
                 #[test]
                 fn batch(seed in any::<u64>(), u in 0.0f64..1.0) {
-                    let (m, cfg, tol, norm) = setup(u);
+                    let (m, cfg, tol, draw) = setup(u);
                     $crate::check_law!(laws::batch_matches_loop(
-                        &m, seed, cfg.batch_rows, norm, &tol));
+                        &m, seed, cfg.batch_rows, &draw, &tol));
                     $crate::check_law!(laws::transport_batch_matches_loop(
-                        &m, seed, cfg.batch_rows, norm, &tol));
+                        &m, seed, cfg.batch_rows, &draw, &tol));
                 }
 
                 #[test]
                 fn retraction(seed in any::<u64>()) {
                     // unit-ish step well inside the injectivity radius
-                    let (m, cfg, _tol, _norm) = setup(0.0);
+                    let (m, cfg, _tol, _draw) = setup(0.0);
                     let mut rng = laws::rng(seed);
                     let p = laws::random_point(&m, &mut rng);
                     let n = laws::max_tangent_norm(&m, 0.5, 1.0);
-                    let v = laws::random_tangent(&m, &mut rng, &p, n);
+                    let v = $crate::Draw { norm: n, ..cfg.draw(1.0, 0.0) }
+                        .tangent(&m, &mut rng, &p);
                     $crate::check_law!(laws::retraction_order(&m, &p, &v, cfg.retraction_slope)
                         .map_err(|e| format!("{e} [seed {seed}]")));
                 }
@@ -258,7 +272,7 @@ macro_rules! law_suite {
 
             #[test]
             fn sampling() {
-                let (m, _cfg, _tol, _norm) = setup(0.5);
+                let (m, _cfg, _tol, _draw) = setup(0.5);
                 for seed in 0..4 {
                     laws::samples_valid(&m, seed, 256).unwrap();
                     laws::sample_batch_matches_loop(&m, seed, 33).unwrap();
@@ -267,7 +281,7 @@ macro_rules! law_suite {
 
             #[test]
             fn density() {
-                let (m, cfg, _tol, _norm) = setup(0.5);
+                let (m, cfg, _tol, _draw) = setup(0.5);
                 if let (Some(check), true) = (cfg.density, <T as $crate::geoflow_manifolds::Real>::IS_F64) {
                     laws::sampler_matches_density(&m, 20260, &check).unwrap();
                 }
