@@ -116,7 +116,14 @@ impl<T: Real> ScaledSum<T> {
     }
 }
 
-/// The product manifold $A \times B$ with the product metric (see the [module docs](self)).
+/// The product manifold $A \times B$ with the product metric.
+///
+/// Every operation acts factorwise on the two sub-slices; inner products add, the distance is
+/// $\sqrt{d_A^2 + d_B^2}$ (scaled, so it neither overflows nor underflows) and its derivatives
+/// follow by the chain rule (zero subgradient at $d = 0$), the injectivity radius is the smaller
+/// one, the base distribution is the product of the factors' (log-densities add), and
+/// `check_point` reports the first failing factor. A capability trait is implemented when both
+/// factors implement it. Nest products for more factors.
 ///
 /// Points and tangent vectors are `A::ambient_dim() + B::ambient_dim()` scalars: the `A` part
 /// first.
@@ -518,8 +525,8 @@ where
     }
 }
 
-/// The power manifold $M^k$: `k` copies of `M` with the product metric (see the
-/// [module docs](self)).
+/// The power manifold $M^k$: `k` copies of `M` with the product metric, every operation acting
+/// factorwise as for [`Product`] (distance $\sqrt{\sum_i d_i^2}$, injectivity radius that of `M`).
 ///
 /// Points and tangent vectors are `k * M::ambient_dim()` scalars: factor `i` occupies
 /// `i * d .. (i + 1) * d` with `d = M::ambient_dim()`. A batch of `n` points of $M^k$ is a batch

@@ -23,12 +23,13 @@
 //! Seeded laws draw from [`rng`] (ChaCha8, so a seed reproduces the inputs on every platform):
 //! points with [`Sample::sample_base_into`] ([`random_point`]); tangent vectors by projecting a
 //! standard Gaussian ambient vector with [`Manifold::project_tangent_into`] and rescaling it to a
-//! chosen Riemannian norm ([`random_tangent`]); nearby points as $\exp_p(v)$. The **norm**
-//! parameter of the seeded laws is that Riemannian norm: use tiny norms ($10^{-12}$ to
-//! $10^{-3}$) to exercise the series branches, and norms up to a fraction of the injectivity
-//! radius ([`max_tangent_norm`]) to exercise the far field; [`log_uniform`] draws norms over
-//! such a range. Laws that need a pair inside the injectivity radius skip pairs outside
-//! `frac * injectivity_radius()` (documented per law) instead of failing.
+//! chosen Riemannian norm ([`random_tangent`]); nearby points as $\exp_p(w)$. The [`Draw`]
+//! passed to the seeded laws sets that norm: use tiny norms ($10^{-12}$ to $10^{-3}$) to
+//! exercise the series branches and the singular points, and norms up to a fraction of the
+//! injectivity radius ([`max_tangent_norm`]) to exercise the far field; [`log_uniform`] draws
+//! norms over such a range. Laws that need a pair inside the injectivity radius skip pairs
+//! outside `frac * injectivity_radius()` (documented per law) instead of failing. Manifolds with
+//! boundary set [`Draw::stay_inside`].
 //!
 //! # Capabilities
 //!
@@ -44,12 +45,26 @@
 //!
 //! [`Tol::of`] gives per-precision defaults. Values computed two ways must agree to
 //! `rel * scale + abs * (1 + max|p|)`, where `scale` is the size of the compared quantity
-//! (`max|v|` for tangent vectors, `1 + max|q|` for points, the distance for distances) and the
-//! absolute floor `abs` (a few dozen ulps) absorbs the rounding of the points themselves, which
-//! dominates for tangent vectors of norm $10^{-12}$. Finite differences use the step
-//! `h * (1 + max|x|)` with `h` from [`Tol::of`] and must agree to
-//! `fd * max(|J|, |J_fd|) + 100 eps max|f| / h` (truncation plus rounding of the difference
-//! quotient); they are meant for `f64` (in `f32` their own error is about $10^{-3}$).
+//! (`max|v|` for tangent vectors, the distance for distances) and the absolute floor `abs` (a
+//! few dozen ulps) absorbs the rounding of the points themselves, which dominates for tangent
+//! vectors of norm $10^{-12}$ and for large coordinates (hyperboloid). Points are compared by
+//! their geodesic distance, not coordinate by coordinate, so chart seams (a torus angle at
+//! $\pm\pi$) do not matter.
+//!
+//! Finite differences are central differences along $\dot x$ with step
+//! `h * (1 + max|x|)` and half of it, combined by Richardson extrapolation; the difference of the
+//! two is the truncation estimate `trunc`. The JVP must agree to
+//! `fd * max(|J|, |J_fd|) + trunc + 300 eps max|f| / step` (tolerance, truncation, rounding),
+//! at the step or at one of three steps 8, 64, 512 times smaller (near a boundary, such as a
+//! simplex coordinate of 1e-3, the largest step can be too coarse; a wrong JVP is off at all of
+//! them). Across a chart seam the difference of two outputs is taken through $\log$ at the
+//! central output. Where the step straddles a singular point ($p = q$ for log and dist,
+//! $v = 0$ for exp), a formula need not be differentiable in directions normal to the manifold
+//! (norms of off-manifold differences), so the finite-difference check uses the tangent parts of
+//! the directions there (the distance check is skipped); duality and finiteness are always
+//! checked along the ambient directions, and [`singular_point_laws`] checks the exact
+//! derivatives at the singular points. Finite differences are meant for `f64` (in `f32` their
+//! own error is about $10^{-3}$).
 
 use crate::{Differentiable, Manifold, ParallelTransport, Real, Sample};
 use num_traits::{Float, One, Zero};

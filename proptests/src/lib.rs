@@ -22,8 +22,9 @@
 //! Inputs are drawn from a proptest-chosen `u64` seed (shrinking is meaningless for seeds, so
 //! a failure prints the seed and the exact failing values) and a tangent norm drawn
 //! log-uniformly from `[1e-12, max]`, `max` = `norm_frac × injectivity radius`, capped at
-//! `norm_cap` on non-compact manifolds. Failing seeds are persisted next to the test file in
-//! `regressions/` (`FileFailurePersistence::WithSource`); commit them.
+//! `norm_cap` on non-compact manifolds. Failing cases are persisted next to the test file, in
+//! `tests/<file>.regressions` (`FileFailurePersistence::WithSource("regressions")`), and replayed
+//! first on the next run; commit them. `PENDING.md` holds the suites of the other manifolds.
 
 #![deny(missing_docs)]
 
@@ -91,8 +92,8 @@ impl Default for SuiteConfig {
 }
 
 impl SuiteConfig {
-    /// The proptest configuration: `cases` cases, failures persisted in `regressions/` next to
-    /// the test file.
+    /// The proptest configuration: `cases` cases, failures persisted in
+    /// `tests/<file>.regressions` next to the test file.
     pub fn proptest_config(&self) -> proptest::test_runner::Config {
         proptest::test_runner::Config {
             cases: self.cases,
