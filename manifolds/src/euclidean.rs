@@ -72,12 +72,28 @@ impl<T: Real> Manifold for Euclidean<T> {
     }
     fn dist(&self, p: &[T], q: &[T]) -> T {
         let s = crate::numerics::dist2(p, q);
-        if s.is_normal() && s < T::max_value() {
-            s.sqrt()
-        } else {
-            let d: Vec<T> = p.iter().zip(q).map(|(&a, &b)| b - a).collect();
-            norm(&d)
+        if (s.is_normal() && s < T::max_value()) || s.is_nan() {
+            return s.sqrt();
         }
+        // Over- or underflow of the plain sum of squares: rescale by the largest difference
+        // (two allocation-free passes; NaN propagates through `m`).
+        let m = p.iter().zip(q).fold(T::zero(), |m, (&a, &b)| {
+            let d = (b - a).abs();
+            if d > m || d.is_nan() {
+                d
+            } else {
+                m
+            }
+        });
+        if !m.is_finite() || m == T::zero() {
+            return m;
+        }
+        let mut t = T::zero();
+        for (&a, &b) in p.iter().zip(q) {
+            let y = (b - a) / m;
+            t += y * y;
+        }
+        m * t.sqrt()
     }
     fn project_point_into(&self, x: &[T], out: &mut [T]) {
         out.copy_from_slice(x);
@@ -232,6 +248,9 @@ mod tests {
         assert!((e.dist(&p, &q) - 5f64.sqrt()).abs() < 1e-15);
         assert_eq!(e.geodesic_velocity(&p, &q, 0.3), vec![1.0, 0.0, 2.0]);
         assert!(Euclidean::<f32>::new(0).is_err());
+        assert!(e.dist(&[0.0, 0.0, 0.0], &[f64::NAN, 0.0, 0.0]).is_nan());
+        assert!((e.dist(&[0.0; 3], &[3e200, 4e200, 0.0]) - 5e200).abs() < 1e186);
+        assert!((e.dist(&[0.0; 3], &[3e-200, 4e-200, 0.0]) - 5e-200).abs() < 1e-214);
         assert_eq!(
             e.check_point(&[f64::NAN, 0.0, 0.0]),
             Err(ManifoldError::NonFinite)

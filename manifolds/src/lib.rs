@@ -12,6 +12,8 @@
 //! | $S^n_+$ | [`PositiveOrthant`] | $n+1$ |
 //! | $\Delta^n$ (Fisher–Rao) | [`Simplex`] | $n+1$ |
 //! | $T^n$ (flat torus) | [`FlatTorus`] | $n$ |
+//! | $A \times B$ | [`Product`] | sum of the factors' |
+//! | $M^k$ | [`Power`] | $k$ times the factor's |
 //!
 //! Points and tangent vectors are slices of [`Manifold::ambient_dim`] scalars; batches are
 //! row-major `[n, ambient_dim]` slices, processed in parallel with rayon (feature `rayon`).
@@ -31,10 +33,13 @@ pub mod euclidean;
 mod manifold;
 pub mod numerics;
 pub mod orthant;
+pub mod product;
 mod real;
 pub mod simplex;
 mod simplex_diffeo;
 pub mod sphere;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod torus;
 pub mod validated;
 
@@ -45,6 +50,7 @@ pub use manifold::{
     ParallelTransport, Sample,
 };
 pub use orthant::PositiveOrthant;
+pub use product::{Power, Product};
 pub use real::Real;
 pub use simplex::{Dirichlet, Simplex};
 pub use sphere::{Sphere, VonMisesFisher};

@@ -1,0 +1,22 @@
+//! Laws of `PositiveOrthant` in f32 and f64.
+
+use geoflow_manifolds::testing::{ball_volume_constant_curvature, DensityCheck};
+use geoflow_manifolds::PositiveOrthant;
+use geoflow_proptests::{law_suite, SuiteConfig};
+
+law_suite!(
+    orthant2,
+    PositiveOrthant::<T>::new(2).unwrap(),
+    SuiteConfig {
+        stay_inside: true,
+        density: Some(DensityCheck {
+            samples: 20_000,
+            centres: 32,
+            radius: 0.1,
+            ball_volume: ball_volume_constant_curvature(2, 1.0, 0.1),
+            bias: 0.03,
+            sigmas: 5.0,
+        }),
+        ..SuiteConfig::default()
+    }
+);
