@@ -8,6 +8,8 @@
 //! | manifold | type | ambient coordinates |
 //! |---|---|---|
 //! | $\mathbb R^n$ | [`Euclidean`] | $n$ |
+//! | $H^n$ (hyperboloid) | [`Lorentz`] | $n + 1$ |
+//! | $B^n$ (Poincaré ball) | [`PoincareBall`] | $n$ |
 //!
 //! Points and tangent vectors are slices of [`Manifold::ambient_dim`] scalars; batches are
 //! row-major `[n, ambient_dim]` slices, processed in parallel with rayon (feature `rayon`).
@@ -24,12 +26,16 @@
 pub mod batch;
 mod error;
 mod euclidean;
+mod lorentz;
+mod poincare;
 mod manifold;
 pub mod numerics;
 mod real;
 
 pub use error::ManifoldError;
 pub use euclidean::Euclidean;
+pub use lorentz::{minkowski, Lorentz, WrappedNormal};
+pub use poincare::{PoincareBall, BALL_EPS};
 pub use manifold::{
     expect_dim, ConstantCurvature, Diffeo, Differentiable, Manifold, ManifoldExt,
     ParallelTransport, Sample,

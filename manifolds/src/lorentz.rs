@@ -1,0 +1,797 @@
+//! Hyperbolic space $H^n$ in the Lorentz (hyperboloid) model, curvature $-1$.
+//!
+//! $H^n = \lbrace x \in \mathbb R^{n+1} : \langle x, x\rangle_L = -1,\ x_0 > 0 \rbrace$ with the
+//! Minkowski form $\langle a, b\rangle_L = -a_0 b_0 + \sum_{i\ge1} a_i b_i$, which is positive
+//! definite on $T_xH^n = \lbrace u : \langle x, u\rangle_L = 0\rbrace$. Points and tangent
+//! vectors are `n + 1` scalars; the origin is $o = e_0$. Write $\bar x = x_{1:n}$ for the spatial
+//! part: $H^n$ is the graph $x_0 = \sqrt{1 + \lVert \bar x\rVert^2}$ over $\mathbb R^n$, and
+//! **the spatial parts are the coordinates every kernel reads**: $x_0$ (and $u_0$ for tangent
+//! vectors) is implied by the constraint. This is what keeps the model accurate far from the
+//! origin, where $x_0 \approx e^{r}/2$ and the Minkowski form cancels catastrophically.
+//!
+//! | operation | formula |
+//! |---|---|
+//! | distance | $d = 2\operatorname{arsinh}(c/2)$, chord $c^2 = \langle x-y, x-y\rangle_L = 2(\alpha - 1)$, $\alpha = -\langle x, y\rangle_L = \cosh d$ |
+//! | exp | $\exp_x(u) = \cosh\theta\\,x + \operatorname{sinhc}\theta\\,u$, $\theta = \lVert u \rVert_L$ |
+//! | log | $\log_x(y) = \frac{d}{\sinh d}\\,(y - \alpha x)$, with $y - \alpha x = (y - x) - \tfrac{c^2}{2} x$ |
+//! | transport | $P_{x\to y}(v) = v + \frac{\langle y, v\rangle_L}{1 + \alpha}(x + y)$ |
+//! | geodesic | $\gamma(t) = \cosh(td)\\,x + \frac{\sinh(td)}{\sinh d}(y - \alpha x)$ |
+//! | velocity | $\dot\gamma(t) = d\sinh(td)\\,x + \cosh(td)\log_x y$ |
+//! | base | wrapped normal $\mathcal{WN}(o, I)$, $\log p(z) = \log\mathcal N(v; 0, I) - (n-1)\log\frac{\sinh r}{r}$, $r = d(o, z)$ |
+//!
+//! # Numerical notes
+//!
+//! * **Distance.** $\operatorname{arcosh}(-\langle x,y\rangle_L)$ loses all digits for nearby
+//!   points, and even the chord $\lVert\bar x - \bar y\rVert^2 - (x_0 - y_0)^2$ cancels by a
+//!   factor $x_0^2$ for radially separated far points. The chord is computed from the spatial
+//!   parts (with $x_0 := \sqrt{1+\lVert\bar x\rVert^2}$) in one of two forms (derivation in
+//!   `docs/math/hyperbolic.md`). With $\delta = \bar x - \bar y$, $s = \bar x + \bar y$,
+//!   $e = x_0 - y_0 = \delta\cdot s/(x_0 + y_0)$ (no cancellation), $q = e^2/\lVert s\rVert^2$ and
+//!   $\delta_\perp = \delta - \frac{\delta\cdot s}{\lVert s \rVert^2}s$:
+//!   (a) $c^2 = (\lVert\delta_\perp\rVert^2 + 4q)/(1 - q)$, a sum of positive terms whose
+//!   only amplification is $1/(1-q)$; (b) $c^2 = 2(1 + x_0y_0 - \bar x\cdot\bar y) - 4$, which
+//!   rounds like $x_0y_0/(1+\alpha)$. Each call evaluates both condition numbers and picks the
+//!   smaller; their minimum is at most $4(x_0/16)^{2/3}$, so the chord is accurate to
+//!   about $10^{-12}$ relative at radius 15 (f64) and $10^{-6}$ at radius 5 (f32).
+//! * **Conditioning of the representation.** Rounding $\bar x$ moves a point by about
+//!   $\varepsilon x_0$ (tangentially) in hyperbolic distance; no formula can do better than that
+//!   absolute error for points given in these coordinates. Radially the representation is exact
+//!   to $\varepsilon$ absolute, and the chord form keeps that.
+//! * **exp** reads $\bar x$ and $\bar u$ only: $\theta^2 = \lVert\bar u\rVert^2 - (\bar x\cdot\bar u)^2/x_0^2$
+//!   (the Lorentz norm of the tangent vector with spatial part $\bar u$), evaluated as
+//!   $\lVert\bar u_\perp\rVert^2 + (\hat x\cdot\bar u)^2/x_0^2$, a sum of squares, so it is never
+//!   negative and never cancels. Computing $\langle u, u\rangle_L$ from an ambient $u_0$ instead would
+//!   lose a factor $x_0^2$. After the step, $y_0 = \sqrt{1 + \lVert\bar y\rVert^2}$ is recomputed
+//!   from the constraint (this removes drift; the derivatives include it).
+//! * **log, dist, geodesics** use $x_0 := \sqrt{1+\lVert\bar x\rVert^2}$ (the point as projected
+//!   by [`project_point_into`](Manifold::project_point_into)); `log_x y` writes
+//!   $y - \alpha x$ as $(y - x) - \frac{c^2}{2}x$, so nearby points lose nothing.
+//!   Geodesics are evaluated from the nearer endpoint ($t \le 1/2$ from $x$, else from $y$), so
+//!   both endpoints are reproduced exactly.
+//! * `inner` is the plain Minkowski form of the ambient vectors (as specified); `norm` uses the
+//!   cancellation-free tangent formula of exp above, so `norm(x, log_x y)` equals `dist(x, y)`
+//!   to rounding even at radius 15.
+//! * Overflow: $\cosh$ and $\sinh$ overflow beyond $d \approx 710$ (f64) and $89$ (f32); points
+//!   beyond radius $\approx 354$ / $44$ have $x_0^2$ overflowing.
+//!
+//! # f32 envelope
+//!
+//! Measured by the inline tests against a double-double reference: f32 distances are accurate to
+//! $10^{-6}$ relative up to radius 5 (for pairs separated by more than the representation's
+//! resolution $\varepsilon x_0$), and to $10^{-4}$ up to radius about 9; beyond that the coordinates
+//! themselves ($x_0 \approx e^r/2$ with 24 bits) limit every operation.
+//!
+//! ```
+//! use geoflow_manifolds::{prelude::*, Lorentz};
+//! let h = Lorentz::<f64>::new(2)?;
+//! let o = [1.0, 0.0, 0.0];
+//! let y = h.exp(&o, &[0.0, 1.5, 0.0]);
+//! assert!((h.dist(&o, &y) - 1.5).abs() < 1e-14);
+//! let v = h.log(&o, &y);
+//! assert!((v[1] - 1.5).abs() < 1e-14);
+//! # Ok::<(), ManifoldError>(())
+//! ```
+
+use core::marker::PhantomData;
+
+use crate::manifold::expect_dim;
+use crate::numerics::{
+    all_finite, dot, norm2, sinhc, sinhc_prime_over_x, x_over_sinh,
+};
+use crate::{
+    ConstantCurvature, Differentiable, Manifold, ManifoldError, ParallelTransport, Real, Sample,
+};
+use rand::Rng;
+
+/// Hyperbolic space $H^n$ as the upper sheet of the hyperboloid in $\mathbb R^{n+1}$; points and
+/// tangent vectors are `n + 1` scalars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lorentz<T> {
+    n: usize,
+    _t: PhantomData<T>,
+}
+
+impl<T: Real> Lorentz<T> {
+    /// $H^n$ for $n \ge 1$.
+    pub fn new(n: usize) -> Result<Self, ManifoldError> {
+        if n == 0 {
+            return Err(ManifoldError::InvalidParameter(
+                "hyperbolic dimension must be at least 1",
+            ));
+        }
+        Ok(Self { n, _t: PhantomData })
+    }
+}
+
+/// Minkowski form $\langle a, b\rangle_L = -a_0 b_0 + \sum_{i\ge1} a_i b_i$.
+#[inline]
+pub fn minkowski<T: Real>(a: &[T], b: &[T]) -> T {
+    dot(&a[1..], &b[1..]) - a[0] * b[0]
+}
+
+/// $x_0 = \sqrt{1 + \lVert\bar x\rVert^2}$ from the spatial part.
+#[inline]
+fn time_coord<T: Real>(xb: &[T]) -> T {
+    (T::one() + norm2(xb)).sqrt()
+}
+
+/// The chord of two points given by their spatial parts, with the quantities the derivatives
+/// reuse.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Chord<T> {
+    /// $c^2 = \langle x - y, x - y\rangle_L = 2(\alpha - 1)$.
+    pub c2: T,
+    /// $x_0 = \sqrt{1+\lVert\bar x\rVert^2}$.
+    pub x0: T,
+    /// $y_0 = \sqrt{1+\lVert\bar y\rVert^2}$.
+    pub y0: T,
+    /// $e = x_0 - y_0$, without cancellation.
+    pub e: T,
+}
+
+impl<T: Real> Chord<T> {
+    /// $d = 2\operatorname{arsinh}(c/2)$.
+    #[inline]
+    pub fn dist(&self) -> T {
+        T::c(2.0) * (self.c2.sqrt() * T::c(0.5)).asinh()
+    }
+    /// $\sinh d = c\sqrt{1 + c^2/4}$.
+    #[inline]
+    pub fn sinh_d(&self) -> T {
+        self.c2.sqrt() * (T::one() + T::c(0.25) * self.c2).sqrt()
+    }
+}
+
+/// Computes the chord $c^2 = \langle x-y, x-y\rangle_L$ from the spatial parts $\bar x$,
+/// $\bar y$ (see the module notes for the two forms and how one is chosen).
+pub(crate) fn chord<T: Real>(xb: &[T], yb: &[T]) -> Chord<T> {
+    let x0 = time_coord(xb);
+    let y0 = time_coord(yb);
+    let sigma = x0 + y0;
+    let (mut dd, mut ss, mut ds, mut xy) = (T::zero(), T::zero(), T::zero(), T::zero());
+    for (&a, &b) in xb.iter().zip(yb) {
+        let d = a - b;
+        let s = a + b;
+        dd = d.mul_add(d, dd);
+        ss = s.mul_add(s, ss);
+        ds = d.mul_add(s, ds);
+        xy = a.mul_add(b, xy);
+    }
+    let e = ds / sigma;
+    if ss == T::zero() {
+        // ȳ = −x̄: then x0 = y0 and the chord is the Euclidean one.
+        return Chord {
+            c2: dd,
+            x0,
+            y0,
+            e: T::zero(),
+        };
+    }
+    let q = e * e / ss;
+    let x0y0 = x0 * y0;
+    // Condition numbers of the two forms (relative rounding amplification).
+    let k_a = ss / (T::c(2.0) * (x0y0 + xy - T::one())).max(T::min_positive_value());
+    let k_b = (x0y0 + xy.abs()) / (T::one() + x0y0 - xy);
+    let c2 = if k_a <= k_b && q < T::one() {
+        let k = ds / ss;
+        let mut perp = T::zero();
+        for (&a, &b) in xb.iter().zip(yb) {
+            let r = (a - b) - k * (a + b);
+            perp = r.mul_add(r, perp);
+        }
+        (perp + T::c(4.0) * q) / (T::one() - q)
+    } else {
+        (T::c(2.0) * (T::one() + x0y0 - xy) - T::c(4.0)).max(T::zero())
+    };
+    Chord { c2, x0, y0, e }
+}
+
+/// $\log\frac{\sinh r}{r}$ for $r \ge 0$, without overflow for large $r$.
+#[inline]
+pub(crate) fn ln_sinhc<T: Real>(r: T) -> T {
+    if r < T::one() {
+        sinhc(r).ln()
+    } else {
+        r - T::LN_2() + (-(T::c(-2.0) * r).exp()).ln_1p() - r.ln()
+    }
+}
+
+/// Squared Lorentz norm of the tangent vector at $x$ with spatial part $\bar u$,
+/// $\lVert\bar u\rVert^2 - (\bar x\cdot\bar u)^2/x_0^2$, evaluated as a sum of squares.
+#[inline]
+fn tangent_norm2<T: Real>(xb: &[T], ub: &[T]) -> T {
+    let a = norm2(xb);
+    let k = dot(xb, ub);
+    if a == T::zero() {
+        return norm2(ub);
+    }
+    let x02 = T::one() + a;
+    let kk = k / a;
+    let mut perp = T::zero();
+    for (&x, &u) in xb.iter().zip(ub) {
+        let r = u - kk * x;
+        perp = r.mul_add(r, perp);
+    }
+    perp + k * k / (a * x02)
+}
+
+impl<T: Real> Lorentz<T> {
+    #[track_caller]
+    #[inline]
+    fn expect(&self, len: usize, what: &str) {
+        expect_dim(len, self.n + 1, what);
+    }
+
+    /// Writes the spatial part of $\exp_x(u)$ and returns $y_0$ after the step; shared by
+    /// `exp_into` and the derivatives. Returns $(\theta^2, \cosh\theta, \operatorname{sinhc}\theta)$.
+    #[inline]
+    fn exp_parts(xb: &[T], ub: &[T]) -> (T, T, T) {
+        let m = tangent_norm2(xb, ub);
+        let th = m.sqrt();
+        (m, th.cosh(), sinhc(th))
+    }
+
+    /// Writes $\dot m$ contributions: the gradients of $m = \lVert\bar u\rVert^2 - (\bar x\cdot\bar u)^2/x_0^2$
+    /// are $\partial_{\bar u} m = 2\bar u - 2k\bar x/x_0^2$ and
+    /// $\partial_{\bar x} m = -2k\bar u/x_0^2 + 2k^2\bar x/x_0^4$ with $k = \bar x\cdot\bar u$.
+    #[inline]
+    fn m_jvp(xb: &[T], ub: &[T], dxb: &[T], dub: &[T]) -> T {
+        let k = dot(xb, ub);
+        let x02 = T::one() + norm2(xb);
+        let two = T::c(2.0);
+        two * dot(ub, dub) - two * k * dot(xb, dub) / x02 - two * k * dot(ub, dxb) / x02
+            + two * k * k * dot(xb, dxb) / (x02 * x02)
+    }
+}
+
+impl<T: Real> Manifold for Lorentz<T> {
+    type Scalar = T;
+    fn dim(&self) -> usize {
+        self.n
+    }
+    fn ambient_dim(&self) -> usize {
+        self.n + 1
+    }
+    /// $\bar y = \cosh\theta\\,\bar x + \operatorname{sinhc}\theta\\,\bar u$,
+    /// $\theta^2 = \lVert\bar u\rVert^2 - (\bar x\cdot\bar u)^2/x_0^2$, then
+    /// $y_0 = \sqrt{1+\lVert\bar y\rVert^2}$. Reads only the spatial parts (module notes).
+    #[track_caller]
+    fn exp_into(&self, x: &[T], u: &[T], out: &mut [T]) {
+        self.expect(x.len(), "Lorentz::exp_into: x");
+        self.expect(u.len(), "Lorentz::exp_into: u");
+        self.expect(out.len(), "Lorentz::exp_into: out");
+        let (_, c, s) = Self::exp_parts(&x[1..], &u[1..]);
+        let mut yy = T::zero();
+        for ((o, &x), &u) in out[1..].iter_mut().zip(&x[1..]).zip(&u[1..]) {
+            *o = c * x + s * u;
+            yy = o.mul_add(*o, yy);
+        }
+        out[0] = (T::one() + yy).sqrt();
+    }
+    /// $\log_x y = \frac{d}{\sinh d}\big((y - x) - \tfrac{c^2}{2}x\big)$ with the accurate chord;
+    /// $x_0, y_0$ are taken from the constraint. Never fails ($H^n$ has no cut locus).
+    #[track_caller]
+    fn log_into(&self, x: &[T], y: &[T], out: &mut [T]) {
+        self.expect(x.len(), "Lorentz::log_into: x");
+        self.expect(y.len(), "Lorentz::log_into: y");
+        self.expect(out.len(), "Lorentz::log_into: out");
+        let ch = chord(&x[1..], &y[1..]);
+        let f = x_over_sinh(ch.dist());
+        let h = T::c(0.5) * ch.c2;
+        out[0] = f * (-ch.e - h * ch.x0);
+        for i in 1..=self.n {
+            out[i] = f * ((y[i] - x[i]) - h * x[i]);
+        }
+    }
+    /// Minkowski form $\langle u, v\rangle_L$ (independent of `x`).
+    fn inner(&self, _x: &[T], u: &[T], v: &[T]) -> T {
+        minkowski(u, v)
+    }
+    /// $\sqrt{\lVert\bar v\rVert^2 - (\bar x\cdot\bar v)^2/x_0^2}$: the Lorentz norm of the tangent
+    /// vector with spatial part $\bar v$, without cancellation (module notes).
+    fn norm(&self, x: &[T], v: &[T]) -> T {
+        tangent_norm2(&x[1..], &v[1..]).sqrt()
+    }
+    /// $2\operatorname{arsinh}(c/2)$ with the cancellation-aware chord.
+    fn dist(&self, x: &[T], y: &[T]) -> T {
+        chord(&x[1..], &y[1..]).dist()
+    }
+    /// Keeps $\bar x$ and sets $x_0 = \sqrt{1 + \lVert\bar x\rVert^2}$.
+    fn project_point_into(&self, x: &[T], out: &mut [T]) {
+        out[1..].copy_from_slice(&x[1..]);
+        out[0] = time_coord(&x[1..]);
+    }
+    /// $u + \langle x, u\rangle_L\\,x$ (Minkowski-orthogonal projection for $x \in H^n$).
+    fn project_tangent_into(&self, x: &[T], u: &[T], out: &mut [T]) {
+        let k = minkowski(x, u);
+        for ((o, &x), &u) in out.iter_mut().zip(x).zip(u) {
+            *o = u + k * x;
+        }
+    }
+    /// Residual $\lvert\langle x, x\rangle_L + 1\rvert$ with tolerance `check_tol`$\cdot(1 + x_0^2)$:
+    /// rounding $x_0$ by a relative $\varepsilon$ moves $\langle x,x\rangle_L$ by $2\varepsilon x_0^2$.
+    /// A point with $x_0 \le 0$ is rejected with residual $1 - x_0$.
+    fn check_point(&self, x: &[T]) -> Result<(), ManifoldError> {
+        if x.len() != self.n + 1 {
+            return Err(ManifoldError::DimensionMismatch {
+                expected: self.n + 1,
+                got: x.len(),
+            });
+        }
+        if !all_finite(x) {
+            return Err(ManifoldError::NonFinite);
+        }
+        let tol = T::check_tol() * (T::one() + x[0] * x[0]);
+        if x[0] <= T::zero() {
+            return Err(ManifoldError::NotOnManifold {
+                residual: (T::one() - x[0]).to_f64_lossless(),
+                tol: tol.to_f64_lossless(),
+            });
+        }
+        let r = (minkowski(x, x) + T::one()).abs();
+        if r > tol {
+            return Err(ManifoldError::NotOnManifold {
+                residual: r.to_f64_lossless(),
+                tol: tol.to_f64_lossless(),
+            });
+        }
+        Ok(())
+    }
+    /// Residual $\lvert\langle x, u\rangle_L\rvert$ with tolerance
+    /// `check_tol`$\cdot x_0 \lVert u\rVert_2$ (the size of the terms that cancel).
+    fn check_tangent(&self, x: &[T], u: &[T]) -> Result<(), ManifoldError> {
+        self.check_point(x)?;
+        if u.len() != self.n + 1 {
+            return Err(ManifoldError::DimensionMismatch {
+                expected: self.n + 1,
+                got: u.len(),
+            });
+        }
+        if !all_finite(u) {
+            return Err(ManifoldError::NonFinite);
+        }
+        let r = minkowski(x, u).abs();
+        let tol = T::check_tol() * x[0] * norm2(u).sqrt();
+        if r > tol {
+            return Err(ManifoldError::NotTangent {
+                residual: r.to_f64_lossless(),
+                tol: tol.to_f64_lossless(),
+            });
+        }
+        Ok(())
+    }
+    /// $\bar\gamma(t) = \cosh(td)\\,\bar x + \frac{\sinh td}{\sinh d}\big((\bar y - \bar x) - \tfrac{c^2}{2}\bar x\big)$
+    /// for $t \le 1/2$ (and the same from $y$ with $1 - t$ otherwise), then $\gamma_0$ from the
+    /// constraint. $\frac{\sinh td}{\sinh d} = t\operatorname{sinhc}(td)/\operatorname{sinhc}(d)$.
+    #[track_caller]
+    fn geodesic_into(&self, x: &[T], y: &[T], t: T, out: &mut [T]) {
+        self.expect(x.len(), "Lorentz::geodesic_into: x");
+        self.expect(y.len(), "Lorentz::geodesic_into: y");
+        self.expect(out.len(), "Lorentz::geodesic_into: out");
+        let (a, b, t) = if t <= T::c(0.5) {
+            (x, y, t)
+        } else {
+            (y, x, T::one() - t)
+        };
+        let ch = chord(&a[1..], &b[1..]);
+        let d = ch.dist();
+        let c = (t * d).cosh();
+        let r = t * sinhc(t * d) / sinhc(d);
+        let h = T::c(0.5) * ch.c2;
+        let mut gg = T::zero();
+        for i in 1..=self.n {
+            let g = c * a[i] + r * ((b[i] - a[i]) - h * a[i]);
+            out[i] = g;
+            gg = g.mul_add(g, gg);
+        }
+        out[0] = (T::one() + gg).sqrt();
+    }
+    /// $\dot\gamma(t) = t d^2\operatorname{sinhc}(td)\\,x + \cosh(td)\log_x y$ for $t \le 1/2$,
+    /// else $-\big((1-t)d^2\operatorname{sinhc}((1-t)d)\\,y + \cosh((1-t)d)\log_y x\big)$; finite
+    /// and exact at $d = 0$.
+    #[track_caller]
+    fn geodesic_velocity_into(&self, x: &[T], y: &[T], t: T, out: &mut [T]) {
+        self.expect(x.len(), "Lorentz::geodesic_velocity_into: x");
+        self.expect(y.len(), "Lorentz::geodesic_velocity_into: y");
+        self.expect(out.len(), "Lorentz::geodesic_velocity_into: out");
+        let (a, b, t, sign) = if t <= T::c(0.5) {
+            (x, y, t, T::one())
+        } else {
+            (y, x, T::one() - t, -T::one())
+        };
+        let ch = chord(&a[1..], &b[1..]);
+        let d = ch.dist();
+        let f = x_over_sinh(d);
+        let k = sign * t * d * d * sinhc(t * d);
+        let c = sign * (t * d).cosh() * f;
+        let h = T::c(0.5) * ch.c2;
+        out[0] = k * ch.x0 + c * (-ch.e - h * ch.x0);
+        for i in 1..=self.n {
+            out[i] = k * a[i] + c * ((b[i] - a[i]) - h * a[i]);
+        }
+    }
+    fn injectivity_radius(&self) -> T {
+        T::infinity()
+    }
+}
+
+impl<T: Real> ParallelTransport for Lorentz<T> {
+    /// $P_{x\to y}(v) = v + \frac{\langle y - x, v\rangle_L}{2 + c^2/2}(x + y)$: the textbook
+    /// formula with $\langle y, v\rangle_L = \langle y - x, v\rangle_L$ (tangency of $v$) and
+    /// $1 + \alpha = 2 + c^2/2$, which avoid the cancellation of $\langle y, v\rangle_L$ for nearby
+    /// far points. $x_0, y_0$ come from the constraint.
+    #[track_caller]
+    fn transport_into(&self, x: &[T], y: &[T], v: &[T], out: &mut [T]) {
+        self.expect(x.len(), "Lorentz::transport_into: x");
+        self.expect(y.len(), "Lorentz::transport_into: y");
+        self.expect(v.len(), "Lorentz::transport_into: v");
+        self.expect(out.len(), "Lorentz::transport_into: out");
+        let ch = chord(&x[1..], &y[1..]);
+        let mut k = ch.e * v[0];
+        for i in 1..=self.n {
+            k = (y[i] - x[i]).mul_add(v[i], k);
+        }
+        k /= T::c(2.0) + T::c(0.5) * ch.c2;
+        out[0] = v[0] + k * (ch.x0 + ch.y0);
+        for i in 1..=self.n {
+            out[i] = v[i] + k * (x[i] + y[i]);
+        }
+    }
+}
+
+impl<T: Real> ConstantCurvature for Lorentz<T> {
+    fn curvature(&self) -> T {
+        -T::one()
+    }
+}
+
+impl<T: Real> Sample for Lorentz<T> {
+    /// Wrapped normal $\mathcal{WN}(o, I)$: $v \sim \mathcal N(0, I_n)$,
+    /// $z = \exp_o(0, v) = (\cosh\lVert v\rVert, \operatorname{sinhc}\lVert v\rVert\\,v)$.
+    #[track_caller]
+    fn sample_base_into<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [T]) {
+        self.expect(out.len(), "Lorentz::sample_base_into: out");
+        for o in out[1..].iter_mut() {
+            *o = T::standard_normal(rng);
+        }
+        let r = norm2(&out[1..]).sqrt();
+        let s = sinhc(r);
+        let mut zz = T::zero();
+        for o in out[1..].iter_mut() {
+            *o *= s;
+            zz = o.mul_add(*o, zz);
+        }
+        out[0] = (T::one() + zz).sqrt();
+    }
+    /// $-\tfrac{r^2}{2} - \tfrac n2\log 2\pi - (n-1)\log\frac{\sinh r}{r}$ with
+    /// $r = d(o, z) = \operatorname{arsinh}\lVert\bar z\rVert$ (density w.r.t. the Riemannian
+    /// volume).
+    fn base_log_density(&self, z: &[T]) -> T {
+        let r = norm2(&z[1..]).sqrt().asinh();
+        let n = self.n as f64;
+        -T::c(0.5) * r * r
+            - T::c(0.5 * n * (2.0 * core::f64::consts::PI).ln())
+            - T::c(n - 1.0) * ln_sinhc(r)
+    }
+}
+
+/// The wrapped normal distribution $\mathcal{WN}(\mu, \Sigma)$ on $H^n$ (Nagano et al. 2019[^1])
+/// with diagonal $\Sigma$: $v \sim \mathcal N(0, \Sigma)$ in $\mathbb R^n \cong T_oH^n$,
+/// $u = P_{o\to\mu}(0, v)$, $z = \exp_\mu u$.
+///
+/// $\log p(z) = \log\mathcal N(v; 0, \Sigma) - (n-1)\log\frac{\sinh r}{r}$ with $r = d(\mu, z)$
+/// and $(0, v) = P_{\mu\to o}\log_\mu z$, a density with respect to the Riemannian volume.
+///
+/// [^1]: Y. Nagano, S. Yamaguchi, Y. Fujita, M. Koyama, *A Wrapped Normal Distribution on
+/// Hyperbolic Space for Gradient-Based Learning*, ICML 2019, arXiv:1902.02992.
+///
+/// ```
+/// use geoflow_manifolds::{prelude::*, Lorentz, WrappedNormal};
+/// use rand::SeedableRng;
+/// let wn = WrappedNormal::<f64>::new(vec![2f64.sqrt(), 1.0, 0.0], vec![0.5, 2.0])?;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let mut z = [0.0; 3];
+/// wn.sample_into(&mut rng, &mut z);
+/// assert!(Lorentz::<f64>::new(2)?.check_point(&z).is_ok());
+/// assert!(wn.log_density(&z).is_finite());
+/// # Ok::<(), ManifoldError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrappedNormal<T> {
+    space: Lorentz<T>,
+    mu: Vec<T>,
+    var: Vec<T>,
+    log_norm: T,
+}
+
+impl<T: Real> WrappedNormal<T> {
+    /// $\mathcal{WN}(\mu, \operatorname{diag}(\sigma^2))$ on $H^n$ with $n$ = `var.len()`;
+    /// `mu` has `n + 1` coordinates and must pass [`Lorentz::check_point`](Manifold::check_point);
+    /// every variance must be finite and positive.
+    pub fn new(mu: Vec<T>, var: Vec<T>) -> Result<Self, ManifoldError> {
+        let space = Lorentz::new(var.len())?;
+        space.check_point(&mu)?;
+        if !var.iter().all(|&s| s > T::zero() && s.is_finite()) {
+            return Err(ManifoldError::InvalidParameter(
+                "wrapped normal variances must be finite and positive",
+            ));
+        }
+        let mut log_norm = T::zero();
+        for &s in &var {
+            log_norm -= T::c(0.5) * (T::c(2.0 * core::f64::consts::PI) * s).ln();
+        }
+        Ok(Self {
+            space,
+            mu,
+            var,
+            log_norm,
+        })
+    }
+
+    /// The manifold $H^n$.
+    pub fn space(&self) -> Lorentz<T> {
+        self.space
+    }
+
+    /// Draws one point into `out` (`n + 1` scalars). Allocation-free: $\lVert u\rVert_L =
+    /// \lVert v\rVert$ exactly (transport is an isometry), and
+    /// $\bar u = v + \frac{\bar\mu\cdot v}{1+\mu_0}\bar\mu$.
+    ///
+    /// # Panics
+    /// If `out` does not have `n + 1` scalars.
+    #[track_caller]
+    pub fn sample_into<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [T]) {
+        let n = self.var.len();
+        expect_dim(out.len(), n + 1, "WrappedNormal::sample_into: out");
+        let mb = &self.mu[1..];
+        for (o, &s) in out[1..].iter_mut().zip(&self.var) {
+            *o = s.sqrt() * T::standard_normal(rng);
+        }
+        let th = norm2(&out[1..]).sqrt();
+        let k = dot(mb, &out[1..]) / (T::one() + time_coord(mb));
+        let (c, s) = (th.cosh(), sinhc(th));
+        let mut zz = T::zero();
+        for (o, &m) in out[1..].iter_mut().zip(mb) {
+            let u = *o + k * m;
+            *o = c * m + s * u;
+            zz = o.mul_add(*o, zz);
+        }
+        out[0] = (T::one() + zz).sqrt();
+    }
+
+    /// $\log p(z)$ w.r.t. the Riemannian volume, exact: $u = \log_\mu z$,
+    /// $v = \bar u - \frac{u_0}{1 + \mu_0}\bar\mu$, $r = d(\mu, z)$.
+    ///
+    /// # Panics
+    /// If `z` does not have `n + 1` scalars.
+    #[track_caller]
+    pub fn log_density(&self, z: &[T]) -> T {
+        let n = self.var.len();
+        expect_dim(z.len(), n + 1, "WrappedNormal::log_density: z");
+        let mb = &self.mu[1..];
+        let ch = chord(mb, &z[1..]);
+        let r = ch.dist();
+        let f = x_over_sinh(r);
+        let h = T::c(0.5) * ch.c2;
+        let u0 = f * (-ch.e - h * ch.x0);
+        let k = u0 / (T::one() + ch.x0);
+        let mut q = T::zero();
+        for i in 0..n {
+            let ui = f * ((z[i + 1] - mb[i]) - h * mb[i]);
+            let vi = ui - k * mb[i];
+            q += vi * vi / self.var[i];
+        }
+        self.log_norm - T::c(0.5) * q - T::c(n as f64 - 1.0) * ln_sinhc(r)
+    }
+}
+
+/// The tangent $\dot\pi = (\bar x\cdot\dot{\bar x}/x_0, \dot{\bar x})$, returned as its $0$-th
+/// component (the rest is $\dot{\bar x}$).
+#[inline]
+fn pi_dot0<T: Real>(x0: T, xb: &[T], dxb: &[T]) -> T {
+    dot(xb, dxb) / x0
+}
+
+/// Quantities shared by the derivatives of log and dist.
+struct LogParts<T> {
+    ch: Chord<T>,
+    /// $f = d/\sinh d$.
+    f: T,
+    /// $g = f'(d)/\sinh d = -\operatorname{sinhc}'(d)/d \cdot f^3$.
+    g: T,
+    h: T,
+}
+
+impl<T: Real> LogParts<T> {
+    fn new(x: &[T], y: &[T]) -> Self {
+        let ch = chord(&x[1..], &y[1..]);
+        let d = ch.dist();
+        let f = x_over_sinh(d);
+        let g = -sinhc_prime_over_x(d) * f * f * f;
+        Self {
+            ch,
+            f,
+            g,
+            h: T::c(0.5) * ch.c2,
+        }
+    }
+    /// $z_i = (y - \alpha x)_i$ (projected points).
+    #[inline]
+    fn z(&self, x: &[T], y: &[T], i: usize) -> T {
+        if i == 0 {
+            -self.ch.e - self.h * self.ch.x0
+        } else {
+            (y[i] - x[i]) - self.h * x[i]
+        }
+    }
+    /// $z'_i = (x - \alpha y)_i$.
+    #[inline]
+    fn zp(&self, x: &[T], y: &[T], i: usize) -> T {
+        if i == 0 {
+            self.ch.e - self.h * self.ch.y0
+        } else {
+            (x[i] - y[i]) - self.h * y[i]
+        }
+    }
+    /// $\dot\alpha = -\langle\dot x, z\rangle_L - \langle z', \dot y\rangle_L$ for tangent
+    /// $\dot x = \dot\pi_x$, $\dot y = \dot\pi_y$.
+    fn alpha_dot(&self, x: &[T], y: &[T], dx: &[T], dy: &[T]) -> T {
+        let dx0 = pi_dot0(self.ch.x0, &x[1..], &dx[1..]);
+        let dy0 = pi_dot0(self.ch.y0, &y[1..], &dy[1..]);
+        let mut s = dx0 * self.z(x, y, 0) + dy0 * self.zp(x, y, 0);
+        for i in 1..x.len() {
+            s -= dx[i] * self.z(x, y, i) + dy[i] * self.zp(x, y, i);
+        }
+        s
+    }
+}
+
+impl<T: Real> Differentiable for Lorentz<T> {
+    /// $\dot{\bar y} = \cosh\theta\\,\dot{\bar x} + \operatorname{sinhc}\theta\\,\dot{\bar u} + \tfrac{\dot m}{2}(\operatorname{sinhc}\theta\\,\bar x + \tfrac{\operatorname{sinhc}'\theta}{\theta}\bar u)$,
+    /// $\dot y_0 = \bar y\cdot\dot{\bar y}/y_0$ ($m = \theta^2$; `docs/math/hyperbolic.md`).
+    #[track_caller]
+    fn exp_jvp(&self, x: &[T], u: &[T], dx: &[T], du: &[T], out: &mut [T]) {
+        self.expect(out.len(), "Lorentz::exp_jvp: out");
+        let (xb, ub) = (&x[1..], &u[1..]);
+        let (m, c, s) = Self::exp_parts(xb, ub);
+        let sp = sinhc_prime_over_x(m.sqrt());
+        let hm = T::c(0.5) * Self::m_jvp(xb, ub, &dx[1..], &du[1..]);
+        let (mut yy, mut ydy) = (T::zero(), T::zero());
+        for i in 1..=self.n {
+            let y = c * x[i] + s * u[i];
+            let dy = c * dx[i] + s * du[i] + hm * (s * x[i] + sp * u[i]);
+            out[i] = dy;
+            yy = y.mul_add(y, yy);
+            ydy = y.mul_add(dy, ydy);
+        }
+        out[0] = ydy / (T::one() + yy).sqrt();
+    }
+    #[track_caller]
+    fn exp_vjp(&self, x: &[T], u: &[T], g: &[T], gx: &mut [T], gu: &mut [T]) {
+        self.expect(g.len(), "Lorentz::exp_vjp: g");
+        let (xb, ub) = (&x[1..], &u[1..]);
+        let (m, c, s) = Self::exp_parts(xb, ub);
+        let sp = sinhc_prime_over_x(m.sqrt());
+        let mut yy = T::zero();
+        for i in 1..=self.n {
+            let y = c * x[i] + s * u[i];
+            yy = y.mul_add(y, yy);
+        }
+        let k0 = g[0] / (T::one() + yy).sqrt();
+        // g̃ = ḡ + g0 ȳ/y0; k2 = ½ g̃·(S x̄ + sp ū).
+        let mut k2 = T::zero();
+        for i in 1..=self.n {
+            let gt = g[i] + k0 * (c * x[i] + s * u[i]);
+            gx[i] += c * gt;
+            gu[i] += s * gt;
+            k2 += gt * (s * x[i] + sp * u[i]);
+        }
+        k2 *= T::c(0.5);
+        // ∂m/∂ū = 2ū − 2k x̄/x0², ∂m/∂x̄ = −2k ū/x0² + 2k² x̄/x0⁴.
+        let k = dot(xb, ub);
+        let x02 = T::one() + norm2(xb);
+        let two = T::c(2.0);
+        for i in 1..=self.n {
+            gu[i] += k2 * (two * u[i] - two * k * x[i] / x02);
+            gx[i] += k2 * (-two * k * u[i] / x02 + two * k * k * x[i] / (x02 * x02));
+        }
+    }
+    /// $\dot L = g\dot\alpha\\,z + f(\dot y - \dot\alpha x - \alpha\dot x)$ with $z = y - \alpha x$,
+    /// $f = d/\sinh d$, $g = f'(d)/\sinh d$, on the tangent lifts $\dot x = \dot\pi_x$,
+    /// $\dot y = \dot\pi_y$.
+    #[track_caller]
+    fn log_jvp(&self, x: &[T], y: &[T], dx: &[T], dy: &[T], out: &mut [T]) {
+        self.expect(out.len(), "Lorentz::log_jvp: out");
+        let lp = LogParts::new(x, y);
+        let ad = lp.alpha_dot(x, y, dx, dy);
+        let al = T::one() + lp.h;
+        let dx0 = pi_dot0(lp.ch.x0, &x[1..], &dx[1..]);
+        let dy0 = pi_dot0(lp.ch.y0, &y[1..], &dy[1..]);
+        out[0] = lp.g * ad * lp.z(x, y, 0) + lp.f * (dy0 - ad * lp.ch.x0 - al * dx0);
+        for i in 1..=self.n {
+            out[i] = lp.g * ad * lp.z(x, y, i) + lp.f * (dy[i] - ad * x[i] - al * dx[i]);
+        }
+    }
+    #[track_caller]
+    fn log_vjp(&self, x: &[T], y: &[T], g: &[T], gx: &mut [T], gy: &mut [T]) {
+        self.expect(g.len(), "Lorentz::log_vjp: g");
+        let lp = LogParts::new(x, y);
+        let al = T::one() + lp.h;
+        // κ = g G·z − f G·x (Euclidean dots, projected x0).
+        let mut gz = g[0] * lp.z(x, y, 0);
+        let mut gxd = g[0] * lp.ch.x0;
+        for i in 1..=self.n {
+            gz += g[i] * lp.z(x, y, i);
+            gxd += g[i] * x[i];
+        }
+        let kappa = lp.g * gz - lp.f * gxd;
+        // Cotangents on the tangent lifts: a = −κ J z − fα G, b = −κ J z' + f G.
+        let a0 = kappa * lp.z(x, y, 0) - lp.f * al * g[0];
+        let b0 = kappa * lp.zp(x, y, 0) + lp.f * g[0];
+        let (ka, kb) = (a0 / lp.ch.x0, b0 / lp.ch.y0);
+        for i in 1..=self.n {
+            gx[i] += -kappa * lp.z(x, y, i) - lp.f * al * g[i] + ka * x[i];
+            gy[i] += -kappa * lp.zp(x, y, i) + lp.f * g[i] + kb * y[i];
+        }
+    }
+    /// $\dot d = \dot\alpha/\sinh d$; 0 at $x = y$.
+    fn dist_jvp(&self, x: &[T], y: &[T], dx: &[T], dy: &[T]) -> T {
+        let lp = LogParts::new(x, y);
+        if lp.ch.c2 == T::zero() {
+            return T::zero();
+        }
+        lp.alpha_dot(x, y, dx, dy) / lp.ch.sinh_d()
+    }
+    fn dist_vjp(&self, x: &[T], y: &[T], g: T, gx: &mut [T], gy: &mut [T]) {
+        let lp = LogParts::new(x, y);
+        if lp.ch.c2 == T::zero() {
+            return;
+        }
+        let k = g / lp.ch.sinh_d();
+        let (ka, kb) = (
+            k * lp.z(x, y, 0) / lp.ch.x0,
+            k * lp.zp(x, y, 0) / lp.ch.y0,
+        );
+        for i in 1..=self.n {
+            gx[i] += -k * lp.z(x, y, i) + ka * x[i];
+            gy[i] += -k * lp.zp(x, y, i) + kb * y[i];
+        }
+    }
+    fn inner_jvp(&self, _x: &[T], u: &[T], v: &[T], _dx: &[T], du: &[T], dv: &[T]) -> T {
+        minkowski(du, v) + minkowski(u, dv)
+    }
+    fn inner_vjp(
+        &self,
+        _x: &[T],
+        u: &[T],
+        v: &[T],
+        g: T,
+        _gx: &mut [T],
+        gu: &mut [T],
+        gv: &mut [T],
+    ) {
+        gu[0] -= g * v[0];
+        gv[0] -= g * u[0];
+        for i in 1..=self.n {
+            gu[i] += g * v[i];
+            gv[i] += g * u[i];
+        }
+    }
+    /// $\dot u + (\langle\dot x, u\rangle_L + \langle x, \dot u\rangle_L)x + \langle x, u\rangle_L\dot x$.
+    fn project_tangent_jvp(&self, x: &[T], u: &[T], dx: &[T], du: &[T], out: &mut [T]) {
+        let k = minkowski(x, u);
+        let dk = minkowski(dx, u) + minkowski(x, du);
+        for i in 0..=self.n {
+            out[i] = du[i] + dk * x[i] + k * dx[i];
+        }
+    }
+    fn project_tangent_vjp(&self, x: &[T], u: &[T], g: &[T], gx: &mut [T], gu: &mut [T]) {
+        let k = minkowski(x, u);
+        let gxd = dot(g, x);
+        for i in 0..=self.n {
+            let j = if i == 0 { -T::one() } else { T::one() };
+            gu[i] += g[i] + gxd * j * x[i];
+            gx[i] += gxd * j * u[i] + k * g[i];
+        }
+    }
+}
