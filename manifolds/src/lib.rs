@@ -27,19 +27,19 @@ pub mod batch;
 mod error;
 mod euclidean;
 mod lorentz;
-mod poincare;
 mod manifold;
 pub mod numerics;
+mod poincare;
 mod real;
 
 pub use error::ManifoldError;
 pub use euclidean::Euclidean;
 pub use lorentz::{minkowski, Lorentz, WrappedNormal};
-pub use poincare::{PoincareBall, BALL_EPS};
 pub use manifold::{
     expect_dim, ConstantCurvature, Diffeo, Differentiable, Manifold, ManifoldExt,
     ParallelTransport, Sample,
 };
+pub use poincare::{PoincareBall, BALL_EPS};
 pub use real::Real;
 
 /// Everything needed to call manifold methods: the traits, the error and the scalar trait.

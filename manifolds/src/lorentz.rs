@@ -75,9 +75,7 @@
 use core::marker::PhantomData;
 
 use crate::manifold::expect_dim;
-use crate::numerics::{
-    all_finite, dot, norm2, sinhc, sinhc_prime_over_x, x_over_sinh,
-};
+use crate::numerics::{all_finite, dot, norm2, sinhc, sinhc_prime_over_x, x_over_sinh};
 use crate::{
     ConstantCurvature, Differentiable, Manifold, ManifoldError, ParallelTransport, Real, Sample,
 };
@@ -143,20 +141,26 @@ impl<T: Real> Chord<T> {
 }
 
 /// Computes the chord $c^2 = \langle x-y, x-y\rangle_L$ from the spatial parts $\bar x$,
-/// $\bar y$ (see the module notes for the two forms and how one is chosen).
+/// $\bar y$ as a sum of non-negative terms (see the module notes and `docs/math/hyperbolic.md`):
+/// $c^2 = \lVert\delta_\perp\rVert^2 + \frac{(\delta\cdot s)^2}{\lVert s\rVert^2}\frac{t}{(x_0+y_0)^2}$,
+/// $t = 4 + c^2 = (x_0 + y_0 - \lVert s\rVert)(x_0 + y_0 + \lVert s\rVert)$ with
+/// $x_0 + y_0 - \lVert s\rVert = \frac{1}{x_0 + \lVert\bar x\rVert} + \frac{1}{y_0 + \lVert\bar y\rVert}
+/// + \frac{\lVert\bar x\rVert\lVert\bar y\rVert\lVert\hat x - \hat y\rVert^2}{\lVert\bar x\rVert + \lVert\bar y\rVert + \lVert s\rVert}$.
 pub(crate) fn chord<T: Real>(xb: &[T], yb: &[T]) -> Chord<T> {
-    let x0 = time_coord(xb);
-    let y0 = time_coord(yb);
-    let sigma = x0 + y0;
-    let (mut dd, mut ss, mut ds, mut xy) = (T::zero(), T::zero(), T::zero(), T::zero());
+    let (mut xx, mut yy, mut dd, mut ss, mut ds) =
+        (T::zero(), T::zero(), T::zero(), T::zero(), T::zero());
     for (&a, &b) in xb.iter().zip(yb) {
         let d = a - b;
         let s = a + b;
+        xx = a.mul_add(a, xx);
+        yy = b.mul_add(b, yy);
         dd = d.mul_add(d, dd);
         ss = s.mul_add(s, ss);
         ds = d.mul_add(s, ds);
-        xy = a.mul_add(b, xy);
     }
+    let x0 = (T::one() + xx).sqrt();
+    let y0 = (T::one() + yy).sqrt();
+    let sigma = x0 + y0;
     let e = ds / sigma;
     if ss == T::zero() {
         // ȳ = −x̄: then x0 = y0 and the chord is the Euclidean one.
@@ -167,23 +171,93 @@ pub(crate) fn chord<T: Real>(xb: &[T], yb: &[T]) -> Chord<T> {
             e: T::zero(),
         };
     }
-    let q = e * e / ss;
-    let x0y0 = x0 * y0;
-    // Condition numbers of the two forms (relative rounding amplification).
-    let k_a = ss / (T::c(2.0) * (x0y0 + xy - T::one())).max(T::min_positive_value());
-    let k_b = (x0y0 + xy.abs()) / (T::one() + x0y0 - xy);
-    let c2 = if k_a <= k_b && q < T::one() {
-        let k = ds / ss;
-        let mut perp = T::zero();
+    let (nx, ny, ns) = (xx.sqrt(), yy.sqrt(), ss.sqrt());
+    // ‖x̂ − ŷ‖² (0 when either point is the origin).
+    let mut angle = T::zero();
+    if nx > T::zero() && ny > T::zero() {
         for (&a, &b) in xb.iter().zip(yb) {
-            let r = (a - b) - k * (a + b);
-            perp = r.mul_add(r, perp);
+            let r = a / nx - b / ny;
+            angle = r.mul_add(r, angle);
         }
-        (perp + T::c(4.0) * q) / (T::one() - q)
-    } else {
-        (T::c(2.0) * (T::one() + x0y0 - xy) - T::c(4.0)).max(T::zero())
-    };
+    }
+    let gap = T::one() / (x0 + nx) + T::one() / (y0 + ny) + nx * ny * angle / (nx + ny + ns);
+    let t = gap * (sigma + ns);
+    let k = ds / ss;
+    let mut perp = T::zero();
+    for (&a, &b) in xb.iter().zip(yb) {
+        let r = (a - b) - k * (a + b);
+        perp = r.mul_add(r, perp);
+    }
+    if perp < T::c(0.25) * dd {
+        // δ is within 30° of s: the rounding of k·s (≈ ε‖δ_∥‖ per entry) would dominate δ_⊥.
+        perp = perp_compensated(xb, yb);
+    }
+    let c2 = perp + (ds * k) * (t / (sigma * sigma));
     Chord { c2, x0, y0, e }
+}
+
+/// A double-word number $h + l$ (error-free transformations), for the compensated chord.
+#[derive(Debug, Clone, Copy)]
+struct Dw<T>(T, T);
+
+#[inline]
+fn two_sum<T: Real>(a: T, b: T) -> Dw<T> {
+    let s = a + b;
+    let bb = s - a;
+    Dw(s, (a - (s - bb)) + (b - bb))
+}
+
+impl<T: Real> Dw<T> {
+    #[inline]
+    fn add(self, o: Self) -> Self {
+        let s = two_sum(self.0, o.0);
+        two_sum(s.0, s.1 + self.1 + o.1)
+    }
+    #[inline]
+    fn mul(self, o: Self) -> Self {
+        let p = self.0 * o.0;
+        let e = self.0.mul_add(o.0, -p) + (self.0 * o.1 + self.1 * o.0);
+        two_sum(p, e)
+    }
+    #[inline]
+    fn div(self, o: Self) -> Self {
+        let q1 = self.0 / o.0;
+        let r = self.add(o.mul(Dw(-q1, T::zero())));
+        let q2 = r.0 / o.0;
+        two_sum(q1, q2)
+    }
+}
+
+/// $\lVert a - \frac{a\cdot b}{\lVert b\rVert^2}b\rVert^2$ for vectors given entrywise as
+/// double words, with the dot products and the quotient carried in double-word arithmetic, so
+/// each entry of the perpendicular part is accurate to a few ulps of itself (about 25 flops per
+/// coordinate).
+fn perp2_dw<T: Real>(n: usize, a: impl Fn(usize) -> Dw<T>, b: impl Fn(usize) -> Dw<T>) -> T {
+    let zero = Dw(T::zero(), T::zero());
+    let (mut ab, mut bb) = (zero, zero);
+    for i in 0..n {
+        let (ai, bi) = (a(i), b(i));
+        ab = ab.add(ai.mul(bi));
+        bb = bb.add(bi.mul(bi));
+    }
+    let k = ab.div(bb);
+    let mk = Dw(-k.0, -k.1);
+    let mut perp = T::zero();
+    for i in 0..n {
+        let r = a(i).add(mk.mul(b(i)));
+        let r = r.0 + r.1;
+        perp = r.mul_add(r, perp);
+    }
+    perp
+}
+
+/// $\lVert\delta_\perp\rVert^2$ of the chord, compensated ([`perp2_dw`]).
+fn perp_compensated<T: Real>(xb: &[T], yb: &[T]) -> T {
+    perp2_dw(
+        xb.len(),
+        |i| two_sum(xb[i], -yb[i]),
+        |i| two_sum(xb[i], yb[i]),
+    )
 }
 
 /// $\log\frac{\sinh r}{r}$ for $r \ge 0$, without overflow for large $r$.
@@ -211,6 +285,10 @@ fn tangent_norm2<T: Real>(xb: &[T], ub: &[T]) -> T {
     for (&x, &u) in xb.iter().zip(ub) {
         let r = u - kk * x;
         perp = r.mul_add(r, perp);
+    }
+    if perp < T::c(0.25) * norm2(ub) {
+        // nearly radial ū: the rounding of kk·x̄ would dominate ū_⊥ (as in the chord)
+        perp = perp2_dw(xb.len(), |i| Dw(ub[i], T::zero()), |i| Dw(xb[i], T::zero()));
     }
     perp + k * k / (a * x02)
 }
@@ -748,10 +826,7 @@ impl<T: Real> Differentiable for Lorentz<T> {
             return;
         }
         let k = g / lp.ch.sinh_d();
-        let (ka, kb) = (
-            k * lp.z(x, y, 0) / lp.ch.x0,
-            k * lp.zp(x, y, 0) / lp.ch.y0,
-        );
+        let (ka, kb) = (k * lp.z(x, y, 0) / lp.ch.x0, k * lp.zp(x, y, 0) / lp.ch.y0);
         for i in 1..=self.n {
             gx[i] += -k * lp.z(x, y, i) + ka * x[i];
             gy[i] += -k * lp.zp(x, y, i) + kb * y[i];
@@ -792,6 +867,588 @@ impl<T: Real> Differentiable for Lorentz<T> {
             let j = if i == 0 { -T::one() } else { T::one() };
             gu[i] += g[i] + gxd * j * x[i];
             gx[i] += gxd * j * u[i] + k * g[i];
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::ManifoldExt;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    /// Double-double arithmetic for reference values.
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct Dd(pub f64, pub f64);
+    fn two_sum(a: f64, b: f64) -> Dd {
+        let s = a + b;
+        let bb = s - a;
+        Dd(s, (a - (s - bb)) + (b - bb))
+    }
+    impl Dd {
+        pub fn from(a: f64) -> Self {
+            Dd(a, 0.0)
+        }
+        pub fn add(self, o: Dd) -> Dd {
+            let s = two_sum(self.0, o.0);
+            let e = s.1 + self.1 + o.1;
+            two_sum(s.0, e)
+        }
+        pub fn neg(self) -> Dd {
+            Dd(-self.0, -self.1)
+        }
+        pub fn sub(self, o: Dd) -> Dd {
+            self.add(o.neg())
+        }
+        pub fn mul(self, o: Dd) -> Dd {
+            let p = self.0 * o.0;
+            let e = self.0.mul_add(o.0, -p) + (self.0 * o.1 + self.1 * o.0);
+            two_sum(p, e)
+        }
+        pub fn div(self, o: Dd) -> Dd {
+            let q1 = self.0 / o.0;
+            let r = self.sub(o.mul(Dd::from(q1)));
+            let q2 = r.0 / o.0;
+            let r = r.sub(o.mul(Dd::from(q2)));
+            let q3 = r.0 / o.0;
+            Dd::from(q1).add(Dd::from(q2)).add(Dd::from(q3))
+        }
+        pub fn sqrt(self) -> Dd {
+            if self.0 <= 0.0 {
+                return Dd::from(0.0);
+            }
+            let x = Dd::from(self.0.sqrt());
+            // one Newton step: x + (a − x²)/(2x)
+            x.add(self.sub(x.mul(x)).div(Dd::from(2.0 * x.0)))
+        }
+    }
+
+    /// Reference chord² of the points with spatial parts `x`, `y` (exact inputs), double-double.
+    pub(crate) fn ref_chord2(x: &[f64], y: &[f64]) -> f64 {
+        let (mut xx, mut yy, mut dd, mut ds) =
+            (Dd::from(1.0), Dd::from(1.0), Dd::from(0.0), Dd::from(0.0));
+        for (&a, &b) in x.iter().zip(y) {
+            let (a, b) = (Dd::from(a), Dd::from(b));
+            xx = xx.add(a.mul(a));
+            yy = yy.add(b.mul(b));
+            let d = a.sub(b);
+            dd = dd.add(d.mul(d));
+            ds = ds.add(d.mul(a.add(b)));
+        }
+        let e = ds.div(xx.sqrt().add(yy.sqrt()));
+        dd.sub(e.mul(e)).0
+    }
+    pub(crate) fn ref_dist(x: &[f64], y: &[f64]) -> f64 {
+        2.0 * (ref_chord2(x, y).max(0.0).sqrt() / 2.0).asinh()
+    }
+
+    /// A point at radius `r` in direction `dir` (spatial unit vector).
+    pub(crate) fn point<T: Real>(r: f64, dir: &[f64]) -> Vec<T> {
+        let s = r.sinh();
+        let mut x: Vec<T> = core::iter::once(T::zero())
+            .chain(dir.iter().map(|&d| T::c(s * d)))
+            .collect();
+        let xb: Vec<T> = x[1..].to_vec();
+        x[0] = time_coord(&xb);
+        x
+    }
+
+    fn unit(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
+        let v: Vec<f64> = (0..n).map(|_| f64::standard_normal(rng)).collect();
+        let r = crate::numerics::norm(&v);
+        v.iter().map(|x| x / r).collect()
+    }
+
+    /// Random unit tangent vector at x (f64), mixed radial/tangential by `mix`.
+    fn tangent_dir(h: &Lorentz<f64>, x: &[f64], rng: &mut ChaCha8Rng) -> Vec<f64> {
+        let n = x.len() - 1;
+        let raw: Vec<f64> = core::iter::once(0.0).chain(unit(rng, n)).collect();
+        let u = h.project_tangent(x, &raw);
+        let nn = h.norm(x, &u);
+        u.iter().map(|a| a / nn).collect()
+    }
+
+    /// Pairs (x, y) at radius `r` separated by `sep`, in three kinds of direction.
+    fn pairs(r: f64, sep: f64, n: usize, rng: &mut ChaCha8Rng) -> Vec<(Vec<f64>, Vec<f64>)> {
+        let h = Lorentz::<f64>::new(n).unwrap();
+        let dir = unit(rng, n);
+        let x = point::<f64>(r, &dir);
+        let mut out = Vec::new();
+        // radial outward / inward
+        for s in [1.0, -1.0] {
+            let y = point::<f64>((r + s * sep).max(0.0), &dir);
+            out.push((x.clone(), y));
+        }
+        for _ in 0..4 {
+            let w = tangent_dir(&h, &x, rng);
+            let v: Vec<f64> = w.iter().map(|a| a * sep).collect();
+            out.push((x.clone(), h.exp(&x, &v)));
+        }
+        out
+    }
+
+    fn widen(x: &[f32]) -> Vec<f64> {
+        x.iter().map(|&a| a as f64).collect()
+    }
+
+    #[test]
+    fn dist_accuracy_scan_against_double_double() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let h = Lorentz::<f64>::new(3).unwrap();
+        let h32 = Lorentz::<f32>::new(3).unwrap();
+        let mut worst = (0.0f64, 0.0, 0.0);
+        let mut worst32 = [(0.0f64, 0.0, 0.0); 3];
+        for &r in &[0.0, 1e-3, 0.5, 2.0, 5.0, 9.0, 15.0] {
+            for &sep in &[1e-10, 1e-6, 1e-3, 0.1, 1.0, 5.0, 20.0, 30.0] {
+                for (x, y) in pairs(r, sep, 3, &mut rng) {
+                    if ref_dist(&[0.0; 3], &y[1..]) > 15.01 {
+                        continue;
+                    }
+                    let d_ref = ref_dist(&x[1..], &y[1..]);
+                    let e = ((h.dist(&x, &y) - d_ref) / d_ref).abs();
+                    if e > worst.0 {
+                        worst = (e, r, sep);
+                    }
+                    // f32: inputs rounded to f32, reference of the rounded inputs.
+                    let x32: Vec<f32> = x.iter().map(|&a| a as f32).collect();
+                    let y32: Vec<f32> = y.iter().map(|&a| a as f32).collect();
+                    let d32 = ref_dist(&widen(&x32)[1..], &widen(&y32)[1..]);
+                    if d32 > 0.0 {
+                        let e = ((h32.dist(&x32, &y32) as f64 - d32) / d32).abs();
+                        let slot = if r <= 5.0 {
+                            0
+                        } else if r <= 9.0 {
+                            1
+                        } else {
+                            2
+                        };
+                        if e > worst32[slot].0 {
+                            worst32[slot] = (e, r, sep);
+                        }
+                    }
+                }
+            }
+        }
+        eprintln!("lorentz dist f64 worst {worst:?}; f32 worst (r<=5, r<=9, r<=15) {worst32:?}");
+        assert!(worst.0 < 1e-12, "f64 {worst:?}");
+        assert!(worst32[0].0 < 1e-6, "f32 {worst32:?}");
+        assert!(worst32[1].0 < 1e-4, "f32 {worst32:?}");
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Shared derivative checker (also used by the Poincaré tests).
+
+    fn rand_vec(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
+        (0..n).map(|_| f64::standard_normal(rng)).collect()
+    }
+    fn axpy(a: &[f64], h: f64, b: &[f64]) -> Vec<f64> {
+        a.iter().zip(b).map(|(x, y)| x + h * y).collect()
+    }
+    fn d64(a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+    fn close(a: f64, b: f64, scale: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol * (scale + a.abs().max(b.abs()))
+    }
+
+    /// JVP vs central finite differences (h = 1e-6, along arbitrary ambient directions) and
+    /// VJP/JVP duality for exp, log, dist, inner and project_tangent at `(p, v)` / `(p, q)`.
+    pub(crate) fn check_derivatives<M: Differentiable<Scalar = f64>>(
+        m: &M,
+        p: &[f64],
+        v: &[f64],
+        q: &[f64],
+        rng: &mut ChaCha8Rng,
+        fd_tol: f64,
+        what: &str,
+    ) {
+        let d = m.ambient_dim();
+        let h = 1e-6;
+        for _ in 0..3 {
+            let (dp, dv, dq, g) = (
+                rand_vec(rng, d),
+                rand_vec(rng, d),
+                rand_vec(rng, d),
+                rand_vec(rng, d),
+            );
+            let scale = 1.0;
+            // exp
+            let mut j = vec![0.0; d];
+            m.exp_jvp(p, v, &dp, &dv, &mut j);
+            let fp = m.exp(&axpy(p, h, &dp), &axpy(v, h, &dv));
+            let fm = m.exp(&axpy(p, -h, &dp), &axpy(v, -h, &dv));
+            let jn = crate::numerics::norm(&j);
+            for i in 0..d {
+                let fd = (fp[i] - fm[i]) / (2.0 * h);
+                assert!(
+                    close(j[i], fd, jn + scale, fd_tol),
+                    "{what}: exp_jvp[{i}] {} vs fd {fd}",
+                    j[i]
+                );
+            }
+            let (mut gp, mut gv) = (vec![0.0; d], vec![0.0; d]);
+            m.exp_vjp(p, v, &g, &mut gp, &mut gv);
+            let (l, r) = (d64(&g, &j), d64(&gp, &dp) + d64(&gv, &dv));
+            assert!(close(l, r, 1.0, 1e-12), "{what}: exp duality {l} vs {r}");
+            // log
+            m.log_jvp(p, q, &dp, &dq, &mut j);
+            let fp = m.log(&axpy(p, h, &dp), &axpy(q, h, &dq));
+            let fm = m.log(&axpy(p, -h, &dp), &axpy(q, -h, &dq));
+            let jn = crate::numerics::norm(&j);
+            for i in 0..d {
+                let fd = (fp[i] - fm[i]) / (2.0 * h);
+                assert!(
+                    close(j[i], fd, jn + scale, fd_tol),
+                    "{what}: log_jvp[{i}] {} vs fd {fd}",
+                    j[i]
+                );
+            }
+            let (mut gp, mut gq) = (vec![0.0; d], vec![0.0; d]);
+            m.log_vjp(p, q, &g, &mut gp, &mut gq);
+            let (l, r) = (d64(&g, &j), d64(&gp, &dp) + d64(&gq, &dq));
+            assert!(close(l, r, 1.0, 1e-12), "{what}: log duality {l} vs {r}");
+            // dist (finite differences only away from the kink at p = q)
+            let jd = m.dist_jvp(p, q, &dp, &dq);
+            let fd = (m.dist(&axpy(p, h, &dp), &axpy(q, h, &dq))
+                - m.dist(&axpy(p, -h, &dp), &axpy(q, -h, &dq)))
+                / (2.0 * h);
+            if m.dist(p, q) > 1e-3 {
+                assert!(
+                    close(jd, fd, scale, fd_tol),
+                    "{what}: dist_jvp {jd} vs fd {fd}"
+                );
+            } else if m.dist(p, q) == 0.0 {
+                assert_eq!(jd, 0.0, "{what}: dist_jvp at p = q");
+            }
+            let (mut gp, mut gq) = (vec![0.0; d], vec![0.0; d]);
+            m.dist_vjp(p, q, 0.7, &mut gp, &mut gq);
+            let r = d64(&gp, &dp) + d64(&gq, &dq);
+            assert!(close(0.7 * jd, r, 1.0, 1e-12), "{what}: dist duality");
+            assert!(jd.is_finite() && gp.iter().chain(&gq).all(|x| x.is_finite()));
+            // inner(p, v, dq) with directions (dp, dv, g)
+            let ji = m.inner_jvp(p, v, &dq, &dp, &dv, &g);
+            let fd = (m.inner(&axpy(p, h, &dp), &axpy(v, h, &dv), &axpy(&dq, h, &g))
+                - m.inner(&axpy(p, -h, &dp), &axpy(v, -h, &dv), &axpy(&dq, -h, &g)))
+                / (2.0 * h);
+            assert!(
+                close(ji, fd, scale, fd_tol),
+                "{what}: inner_jvp {ji} vs {fd}"
+            );
+            let (mut gp, mut gu, mut gw) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
+            m.inner_vjp(p, v, &dq, 1.3, &mut gp, &mut gu, &mut gw);
+            let r = d64(&gp, &dp) + d64(&gu, &dv) + d64(&gw, &g);
+            assert!(close(1.3 * ji, r, 1.0, 1e-12), "{what}: inner duality");
+            // project_tangent(p, dq)
+            m.project_tangent_jvp(p, &dq, &dp, &dv, &mut j);
+            let fp = m.project_tangent(&axpy(p, h, &dp), &axpy(&dq, h, &dv));
+            let fm = m.project_tangent(&axpy(p, -h, &dp), &axpy(&dq, -h, &dv));
+            for i in 0..d {
+                let fd = (fp[i] - fm[i]) / (2.0 * h);
+                assert!(
+                    close(j[i], fd, scale, fd_tol),
+                    "{what}: project_tangent_jvp"
+                );
+            }
+            let (mut gp, mut gu) = (vec![0.0; d], vec![0.0; d]);
+            m.project_tangent_vjp(p, &dq, &g, &mut gp, &mut gu);
+            let (l, r) = (d64(&g, &j), d64(&gp, &dp) + d64(&gu, &dv));
+            assert!(close(l, r, 1.0, 1e-12), "{what}: project_tangent duality");
+        }
+    }
+
+    fn scaled(v: &[f64], k: f64) -> Vec<f64> {
+        v.iter().map(|x| x * k).collect()
+    }
+
+    #[test]
+    fn derivatives_match_finite_differences_and_duality() {
+        let h = Lorentz::<f64>::new(3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for &r in &[0.0, 0.4, 1.5] {
+            let x = point::<f64>(r, &unit(&mut rng, 3));
+            let w = tangent_dir(&h, &x, &mut rng);
+            // θ on both sides of the sinhc (1e-4) and sinhc' (1.0) cutoffs, v = 0, tiny v.
+            for &th in &[0.0, 1e-9, 0.99e-4, 1.01e-4, 0.3, 0.99, 1.01, 2.5] {
+                let v = scaled(&w, th);
+                let y = h.exp(&x, &v);
+                check_derivatives(&h, &x, &v, &y, &mut rng, 1e-6, &format!("r={r} th={th}"));
+            }
+        }
+    }
+
+    #[test]
+    fn exp_log_round_trips_far_and_tiny() {
+        let h = Lorentz::<f64>::new(3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for &r in &[0.0, 1.0, 5.0, 10.0, 15.0] {
+            let x = point::<f64>(r, &unit(&mut rng, 3));
+            for _ in 0..4 {
+                let w = tangent_dir(&h, &x, &mut rng);
+                for &th in &[1e-12, 1e-8, 1e-4, 1e-3, 0.5, 3.0, 10.0] {
+                    let v = scaled(&w, th);
+                    // resolution of the representation: an ulp of x̄ moves the point by ≈ ε x0
+                    let res = 4.0 * f64::EPSILON * x[0];
+                    // and an error at x or in v grows like cosh θ, sinh θ along the geodesic
+                    let grow = 1.0 + th.cosh();
+                    let nv = h.norm(&x, &v);
+                    assert!(((nv - th) / th).abs() < 1e-12, "norm {nv} vs {th}");
+                    let y = h.exp(&x, &v);
+                    assert!(h.check_point(&y).is_ok());
+                    let dy = h.dist(&x, &y);
+                    assert!(
+                        (dy - nv).abs() < 1e-12 * nv + res * grow,
+                        "r={r} th={th}: dist {dy} vs {nv}"
+                    );
+                    let l = h.log(&x, &y);
+                    let nl = h.norm(&x, &l);
+                    // resolution of a tangent vector: an ulp of its (large, radial) entries
+                    let tres = 4.0 * f64::EPSILON * crate::numerics::norm(&l[1..]);
+                    assert!(
+                        (nl - dy).abs() < 1e-12 * dy + tres,
+                        "r={r} th={th}: |log| {nl} vs {dy}"
+                    );
+                    // log∘exp = id, measured in the metric at x
+                    let diff: Vec<f64> = l.iter().zip(&v).map(|(a, b)| a - b).collect();
+                    let e = h.norm(&x, &diff) / nv;
+                    assert!(e < 1e-12 + res * grow / nv, "r={r} th={th}: log(exp) {e}");
+                    // exp∘log = id
+                    let y2 = h.exp(&x, &l);
+                    let e = h.dist(&y, &y2);
+                    // an error in the tangent vector grows like sinh θ along the geodesic
+                    let tol = 1e-12 * nv + res * grow;
+                    assert!(e <= tol, "r={r} th={th}: exp(log) err {e}");
+                    assert!(
+                        h.check_tangent(&x, &l).is_ok(),
+                        "{:?}",
+                        h.check_tangent(&x, &l)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn transport_is_an_isometry_and_maps_log_to_minus_log() {
+        let h = Lorentz::<f64>::new(3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for &(r, sep) in &[
+            (0.0, 1e-10),
+            (0.5, 1.0),
+            (3.0, 1e-6),
+            (3.0, 4.0),
+            (10.0, 2.0),
+        ] {
+            let x = point::<f64>(r, &unit(&mut rng, 3));
+            let y = h.exp(&x, &scaled(&tangent_dir(&h, &x, &mut rng), sep));
+            let u = scaled(&tangent_dir(&h, &x, &mut rng), 0.7);
+            let v = tangent_dir(&h, &x, &mut rng);
+            let (pu, pv) = (h.transport(&x, &y, &u), h.transport(&x, &y, &v));
+            assert!(h.check_tangent(&y, &pu).is_ok());
+            // documented conditioning of the ambient formula: ε x0 y0
+            let tol = 1e-12 + 8.0 * f64::EPSILON * x[0] * y[0];
+            let nu = h.norm(&y, &pu);
+            assert!((nu - 0.7).abs() < tol, "r={r}: |Pu| {nu}");
+            let cos = h.inner(&x, &u, &v) / (h.norm(&x, &u) * h.norm(&x, &v));
+            let pcos = h.inner(&y, &pu, &pv) / (h.norm(&y, &pu) * h.norm(&y, &pv));
+            assert!((cos - pcos).abs() < tol * x[0] * y[0], "{cos} vs {pcos}");
+            let l = h.log(&x, &y);
+            let pl = h.transport(&x, &y, &l);
+            let ml = h.log(&y, &x);
+            let diff: Vec<f64> = pl.iter().zip(&ml).map(|(a, b)| a + b).collect();
+            let e = h.norm(&y, &diff);
+            assert!(
+                e <= tol * sep + 4.0 * f64::EPSILON * y[0],
+                "r={r} sep={sep}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn geodesics_and_velocities() {
+        let h = Lorentz::<f64>::new(2).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for &(r, sep) in &[
+            (0.0, 0.0),
+            (0.0, 1e-9),
+            (1.0, 0.7),
+            (4.0, 6.0),
+            (12.0, 1e-5),
+        ] {
+            let x = point::<f64>(r, &unit(&mut rng, 2));
+            let y = h.exp(&x, &scaled(&tangent_dir(&h, &x, &mut rng), sep));
+            assert_eq!(h.geodesic(&x, &y, 0.0), h.project_point(&x));
+            assert_eq!(h.geodesic(&x, &y, 1.0), h.project_point(&y));
+            let l = h.log(&x, &y);
+            let v0 = h.geodesic_velocity(&x, &y, 0.0);
+            for i in 0..3 {
+                assert!((v0[i] - l[i]).abs() <= 1e-12 * (1.0 + l[i].abs()));
+            }
+            for &t in &[0.2, 0.5, 0.5 + 1e-12, 0.8] {
+                let g = h.geodesic(&x, &y, t);
+                let ge = h.exp(&x, &scaled(&l, t));
+                let res = 8.0 * f64::EPSILON * x[0].max(y[0]) * (1.0 + sep);
+                let e = h.dist(&g, &ge);
+                assert!(e <= 1e-12 * sep + res, "t={t} r={r} sep={sep}: {e}");
+                assert!((h.dist(&x, &g) - t * sep).abs() <= 1e-12 * sep + res);
+                let vel = h.geodesic_velocity(&x, &y, t);
+                assert!(h.check_tangent(&g, &vel).is_ok());
+                assert!(
+                    (h.norm(&g, &vel) - sep).abs() <= 1e-11 * (1.0 + sep),
+                    "t={t}"
+                );
+                // finite difference of the geodesic in the spatial coordinates
+                let dt = 1e-6;
+                let (gp, gm) = (h.geodesic(&x, &y, t + dt), h.geodesic(&x, &y, t - dt));
+                for i in 1..3 {
+                    let fd = (gp[i] - gm[i]) / (2.0 * dt);
+                    assert!(
+                        (fd - vel[i]).abs() <= 1e-6 * (1.0 + g[0]) * (1.0 + sep),
+                        "t={t} {fd} {}",
+                        vel[i]
+                    );
+                }
+            }
+        }
+    }
+
+    /// ∫ p dvol over H² in geodesic polar coordinates around the origin
+    /// (dvol = sinh r dr dφ): midpoint rule in r, trapezoid in φ.
+    fn integrate_h2(f: impl Fn(&[f64]) -> f64, rmax: f64) -> f64 {
+        let (nr, nphi) = (3000, 256);
+        let dr = rmax / nr as f64;
+        let dphi = 2.0 * core::f64::consts::PI / nphi as f64;
+        let mut s = 0.0;
+        for i in 0..nr {
+            let r = (i as f64 + 0.5) * dr;
+            for j in 0..nphi {
+                let phi = j as f64 * dphi;
+                let z = [r.cosh(), r.sinh() * phi.cos(), r.sinh() * phi.sin()];
+                s += f(&z).exp() * r.sinh();
+            }
+        }
+        s * dr * dphi
+    }
+
+    #[test]
+    fn densities_are_normalised_on_h2() {
+        let h = Lorentz::<f64>::new(2).unwrap();
+        let z = integrate_h2(|z| h.base_log_density(z), 12.0);
+        assert!((z - 1.0).abs() < 1e-6, "base integrates to {z}");
+        let mu = point::<f64>(0.8, &[0.6, 0.8]);
+        let wn = WrappedNormal::new(mu, vec![0.3, 0.9]).unwrap();
+        let z = integrate_h2(|z| wn.log_density(z), 14.0);
+        assert!((z - 1.0).abs() < 1e-5, "wrapped normal integrates to {z}");
+        // the isotropic WN at the origin is the base distribution
+        let wn0 = WrappedNormal::new(vec![1.0, 0.0, 0.0], vec![1.0, 1.0]).unwrap();
+        let z = point::<f64>(1.3, &[0.0, 1.0]);
+        assert!((wn0.log_density(&z) - h.base_log_density(&z)).abs() < 1e-14);
+    }
+
+    #[test]
+    fn sampling_matches_its_density() {
+        let h = Lorentz::<f64>::new(3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let n = 20000;
+        let mut m2 = 0.0;
+        for _ in 0..n {
+            let z = h.sample_base(&mut rng);
+            assert!(h.check_point(&z).is_ok());
+            let r = h.dist(&[1.0, 0.0, 0.0, 0.0], &z);
+            m2 += r * r;
+        }
+        m2 /= n as f64;
+        assert!((m2 - 3.0).abs() < 0.1, "E r² = {m2}");
+        // WN: the pulled-back tangent vectors have the requested variances.
+        let mu = point::<f64>(2.0, &[0.0, 0.6, 0.8]);
+        let var = vec![0.2, 1.0, 3.0];
+        let wn = WrappedNormal::new(mu.clone(), var.clone()).unwrap();
+        let mut acc = [0.0; 3];
+        let mut z = [0.0; 4];
+        let o = [1.0, 0.0, 0.0, 0.0];
+        for _ in 0..n {
+            wn.sample_into(&mut rng, &mut z);
+            assert!(h.check_point(&z).is_ok());
+            let v = h.transport(&mu, &o, &h.log(&mu, &z));
+            for i in 0..3 {
+                acc[i] += v[i + 1] * v[i + 1];
+            }
+        }
+        for i in 0..3 {
+            let s = acc[i] / n as f64;
+            assert!(
+                (s / var[i] - 1.0).abs() < 0.05,
+                "var[{i}] {s} vs {}",
+                var[i]
+            );
+        }
+        // Seeded value stability.
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let a = h.sample_base(&mut rng);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(a, h.sample_base(&mut rng));
+    }
+
+    #[test]
+    fn checks_and_constructor() {
+        assert!(Lorentz::<f64>::new(0).is_err());
+        let h = Lorentz::<f64>::new(2).unwrap();
+        assert!(h.check_point(&[1.0, 0.0, 0.0]).is_ok());
+        assert!(matches!(
+            h.check_point(&[1.0, 0.0]),
+            Err(ManifoldError::DimensionMismatch { .. })
+        ));
+        assert_eq!(
+            h.check_point(&[f64::NAN, 0.0, 0.0]),
+            Err(ManifoldError::NonFinite)
+        );
+        assert!(matches!(
+            h.check_point(&[-1.0, 0.0, 0.0]),
+            Err(ManifoldError::NotOnManifold { .. })
+        ));
+        assert!(matches!(
+            h.check_point(&[1.1, 0.0, 0.0]),
+            Err(ManifoldError::NotOnManifold { .. })
+        ));
+        // far points pass after projection in both precisions (tolerance scales with x0²)
+        let x = point::<f64>(15.0, &[0.6, 0.8]);
+        assert!(h.check_point(&x).is_ok());
+        let x32 = point::<f32>(5.0, &[0.6, 0.8]);
+        assert!(Lorentz::<f32>::new(2).unwrap().check_point(&x32).is_ok());
+        assert!(matches!(
+            h.check_tangent(&[1.0, 0.0, 0.0], &[1.0, 0.0, 0.0]),
+            Err(ManifoldError::NotTangent { .. })
+        ));
+        assert!(h
+            .check_tangent(&x, &h.project_tangent(&x, &[0.3, 1.0, -2.0]))
+            .is_ok());
+        assert_eq!(h.curvature(), -1.0);
+        assert_eq!(h.injectivity_radius(), f64::INFINITY);
+        assert!(WrappedNormal::<f64>::new(vec![1.0, 0.0, 0.0], vec![1.0, 0.0]).is_err());
+    }
+
+    #[test]
+    fn f32_agrees_with_f64() {
+        let h = Lorentz::<f64>::new(3).unwrap();
+        let h32 = Lorentz::<f32>::new(3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        for &r in &[0.0, 1.0, 5.0] {
+            let x = point::<f64>(r, &unit(&mut rng, 3));
+            let x32: Vec<f32> = x.iter().map(|&a| a as f32).collect();
+            let x = widen(&x32);
+            for &th in &[1e-6, 1e-3, 0.5, 3.0] {
+                let v = scaled(&tangent_dir(&h, &x, &mut rng), th);
+                let v32: Vec<f32> = v.iter().map(|&a| a as f32).collect();
+                let v = widen(&v32);
+                let y = h.exp(&x, &v);
+                let y32 = widen(&h32.exp(&x32, &v32));
+                let res = 4.0 * f32::EPSILON as f64 * x[0];
+                let e = h.dist(&y, &y32);
+                assert!(e <= 1e-6 * th + res, "r={r} th={th}: {e}");
+                let d32 = h32.dist(&x32, &h32.exp(&x32, &v32)) as f64;
+                let d = h.norm(&x, &v);
+                assert!((d32 - d).abs() < 1e-6 * d + res, "r={r} th={th}: {d32}");
+            }
         }
     }
 }

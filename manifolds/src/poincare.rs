@@ -379,12 +379,7 @@ impl<T: Real> Manifold for PoincareBall<T> {
             (q, p, T::one() - t)
         };
         let g = GeoParts::new(a, b, t);
-        let mo = Mobius::new(
-            norm2(a),
-            g.pr.ap,
-            g.kw * g.pv,
-            g.kw * g.kw * g.vv,
-        );
+        let mo = Mobius::new(norm2(a), g.pr.ap, g.kw * g.pv, g.kw * g.kw * g.vv);
         for i in 0..self.n {
             out[i] = mo.value(a[i], g.kw * g.v(a, b, i));
         }
@@ -412,8 +407,7 @@ impl<T: Real> Manifold for PoincareBall<T> {
         for i in 0..self.n {
             let vi = g.v(a, b, i);
             let m = mo.value(a[i], g.kw * vi);
-            out[i] =
-                sign * (beta_dot * a[i] + mo.gamma * g.kb * vi - m * den_dot) / mo.den;
+            out[i] = sign * (beta_dot * a[i] + mo.gamma * g.kb * vi - m * den_dot) / mo.den;
         }
     }
     fn injectivity_radius(&self) -> T {
@@ -549,7 +543,11 @@ impl<T: Real> Diffeo for PoincareBall<T> {
     fn push_tangent_into(&self, p: &[T], u: &[T], out: &mut [T]) {
         self.expect(p.len(), "PoincareBall::push_tangent_into: p");
         self.expect(u.len(), "PoincareBall::push_tangent_into: u");
-        expect_dim(out.len(), self.n + 1, "PoincareBall::push_tangent_into: out");
+        expect_dim(
+            out.len(),
+            self.n + 1,
+            "PoincareBall::push_tangent_into: out",
+        );
         let lam = T::c(2.0) / one_minus_norm2(p);
         let k = lam * lam * dot(p, u);
         out[0] = k;
@@ -665,15 +663,18 @@ impl<T: Real> Differentiable for PoincareBall<T> {
         let mut nbu = T::zero();
         for i in 0..self.n {
             let b = k * u[i];
-            let nb = two * ga * (p[i] + b) + mo.gamma * g[i] * inv - mu * (two * p[i] + two * aa * b);
+            let nb =
+                two * ga * (p[i] + b) + mo.gamma * g[i] * inv - mu * (two * p[i] + two * aa * b);
             nbu += nb * u[i];
             gu[i] += k * nb;
-            gp[i] += two * ga * b + mo.beta * g[i] * inv - two * gb * p[i]
+            gp[i] += two * ga * b + mo.beta * g[i] * inv
+                - two * gb * p[i]
                 - mu * (two * b + two * bb * p[i]);
         }
         // α1 = c_p (p·ṗ) + c_u (u·u̇).
         let lam = sp.lam;
-        let c_p = T::c(0.5) * lam * lam * sp.ts + T::c(0.125) * lam * sp.tp * lam * lam * lam * sp.uu;
+        let c_p =
+            T::c(0.5) * lam * lam * sp.ts + T::c(0.125) * lam * sp.tp * lam * lam * lam * sp.uu;
         let c_u = T::c(0.125) * lam * sp.tp * lam * lam;
         for i in 0..self.n {
             gp[i] += nbu * c_p * p[i];
@@ -770,16 +771,7 @@ impl<T: Real> Differentiable for PoincareBall<T> {
         let l2 = lam * lam;
         T::c(2.0) * l2 * lam * dot(p, dp) * dot(u, v) + l2 * (dot(du, v) + dot(u, dv))
     }
-    fn inner_vjp(
-        &self,
-        p: &[T],
-        u: &[T],
-        v: &[T],
-        g: T,
-        gp: &mut [T],
-        gu: &mut [T],
-        gv: &mut [T],
-    ) {
+    fn inner_vjp(&self, p: &[T], u: &[T], v: &[T], g: T, gp: &mut [T], gu: &mut [T], gv: &mut [T]) {
         let lam = T::c(2.0) / one_minus_norm2(p);
         let l2 = lam * lam;
         let kp = g * T::c(2.0) * l2 * lam * dot(u, v);
