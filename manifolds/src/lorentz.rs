@@ -198,10 +198,10 @@ pub(crate) fn chord<T: Real>(xb: &[T], yb: &[T]) -> Chord<T> {
 
 /// A double-word number $h + l$ (error-free transformations), for the compensated chord.
 #[derive(Debug, Clone, Copy)]
-struct Dw<T>(T, T);
+pub(crate) struct Dw<T>(pub T, pub T);
 
 #[inline]
-fn two_sum<T: Real>(a: T, b: T) -> Dw<T> {
+pub(crate) fn two_sum<T: Real>(a: T, b: T) -> Dw<T> {
     let s = a + b;
     let bb = s - a;
     Dw(s, (a - (s - bb)) + (b - bb))
@@ -209,7 +209,7 @@ fn two_sum<T: Real>(a: T, b: T) -> Dw<T> {
 
 impl<T: Real> Dw<T> {
     #[inline]
-    fn add(self, o: Self) -> Self {
+    pub(crate) fn add(self, o: Self) -> Self {
         let s = two_sum(self.0, o.0);
         two_sum(s.0, s.1 + self.1 + o.1)
     }

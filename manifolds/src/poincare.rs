@@ -24,8 +24,8 @@
 //!   the textbook numerator and denominator cancel for nearby points, these do not. The log map
 //!   and distance never call $\operatorname{artanh}$ (ill-conditioned near 1): they use
 //!   $d = 2\operatorname{arsinh}(c)$, accurate over the whole ball.
-//! * $a_p = 1 - \lVert p\rVert^2$ is accumulated as an fma chain from 1, so its absolute error
-//!   is a few ulps; the representation itself only knows $\lVert p\rVert$ to an ulp, so near the
+//! * $a_p = 1 - \lVert p\rVert^2$ is computed in double-word arithmetic ([`one_minus_norm2`]),
+//!   accurate to a few ulps of itself for the given coordinates; but the representation itself only knows $\lVert p\rVert$ to an ulp, so near the
 //!   boundary $d$ is conditioned like $\varepsilon/(1-\lVert p\rVert)$ (absolute): at
 //!   $\lVert p\rVert = 1 - 10^{-6}$ that is $10^{-10}$ in f64. For far-from-origin work prefer
 //!   [`Lorentz`], whose coordinates resolve radial positions to $\varepsilon$.
@@ -59,7 +59,7 @@
 
 use core::marker::PhantomData;
 
-use crate::lorentz::{ln_sinhc, Lorentz};
+use crate::lorentz::{ln_sinhc, Dw, Lorentz};
 use crate::manifold::expect_dim;
 use crate::numerics::{all_finite, dot, horner, norm2, tanh_over_x};
 use crate::{
@@ -193,10 +193,18 @@ impl<T: Real> PoincareBall<T> {
     }
 }
 
-/// $1 - \lVert p\rVert^2$ as an fma chain from 1 (a few ulps absolute).
+/// $1 - \lVert p\rVert^2$, accurate to a few ulps of itself for the given coordinates: the
+/// squares are split exactly ($x^2 = h + l$ with an fma) and summed in double-word arithmetic, so
+/// near the boundary (where the value is much smaller than its terms) no digit is lost.
 #[inline]
 pub fn one_minus_norm2<T: Real>(p: &[T]) -> T {
-    p.iter().fold(T::one(), |s, &x| (-x).mul_add(x, s))
+    let mut s = Dw(T::one(), T::zero());
+    for &x in p {
+        let h = x * x;
+        let l = x.mul_add(x, -h);
+        s = s.add(Dw(-h, -l));
+    }
+    s.0 + s.1
 }
 
 /// Pair quantities: $a_p$, $a_q$, $\lVert\delta\rVert^2$, $y = c^2$.
@@ -454,10 +462,13 @@ impl<T: Real> GeoParts<T> {
 }
 
 impl<T: Real> ParallelTransport for PoincareBall<T> {
-    /// $\frac{a_q}{a_p}\operatorname{gyr}\lbrack q, -p\rbrack v$ with Ungar's closed form
-    /// $\operatorname{gyr}\lbrack q, -p\rbrack v = v + 2(Aq - Bp)/D$,
-    /// $A = -(q\cdot v)\lVert p\rVert^2 - p\cdot v + 2(p\cdot q)(p\cdot v)$,
-    /// $B = (p\cdot v)\lVert q\rVert^2 - q\cdot v$, $D = \lVert\delta\rVert^2 + a_pa_q$.
+    /// $\frac{a_q}{a_p}\operatorname{gyr}\lbrack q, -p\rbrack v$. Ungar's closed form
+    /// $\operatorname{gyr}\lbrack q, -p\rbrack v = v + 2(Aq - Bp)/D$ cancels catastrophically near
+    /// the boundary (its terms are $O(1)$, its value $O(a_p)$); substituting $q = p + \delta$,
+    /// $\lVert p\rVert^2 = 1 - a_p$ gives the cancellation-free
+    /// $Aq - Bp = (a_p\\,\delta\cdot v - \lVert\delta\rVert^2\\,p\cdot v)\\,p + A\\,\delta$ with
+    /// $A = 2(p\cdot\delta)(p\cdot v) - a_p\\,p\cdot v - (1 - a_p)\\,\delta\cdot v$ and
+    /// $D = \lVert\delta\rVert^2 + a_pa_q$ (derivation in `docs/math/hyperbolic.md`).
     #[track_caller]
     fn transport_into(&self, p: &[T], q: &[T], v: &[T], out: &mut [T]) {
         self.expect(p.len(), "PoincareBall::transport_into: p");
@@ -465,15 +476,20 @@ impl<T: Real> ParallelTransport for PoincareBall<T> {
         self.expect(v.len(), "PoincareBall::transport_into: v");
         self.expect(out.len(), "PoincareBall::transport_into: out");
         let pr = Pair::new(p, q);
-        let (pp, qq, pq) = (norm2(p), norm2(q), dot(p, q));
-        let (pv, qv) = (dot(p, v), dot(q, v));
-        let a = -qv * pp - pv + T::c(2.0) * pq * pv;
-        let b = pv * qq - qv;
-        let den = pr.dd + pr.ap * pr.aq;
-        let k = T::c(2.0) / den;
+        let (mut pd, mut pv, mut dv) = (T::zero(), T::zero(), T::zero());
+        for i in 0..self.n {
+            let d = q[i] - p[i];
+            pd = p[i].mul_add(d, pd);
+            pv = p[i].mul_add(v[i], pv);
+            dv = d.mul_add(v[i], dv);
+        }
+        let two = T::c(2.0);
+        let a = two * pd * pv - pr.ap * pv - (T::one() - pr.ap) * dv;
+        let cp = pr.ap * dv - pr.dd * pv;
+        let k = two / (pr.dd + pr.ap * pr.aq);
         let r = pr.aq / pr.ap;
         for i in 0..self.n {
-            out[i] = r * (v[i] + k * (a * q[i] - b * p[i]));
+            out[i] = r * (v[i] + k * (cp * p[i] + a * (q[i] - p[i])));
         }
     }
 }
@@ -788,5 +804,415 @@ impl<T: Real> Differentiable for PoincareBall<T> {
         for i in 0..g.len() {
             gu[i] += g[i];
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lorentz::tests::{check_derivatives, ref_dist, Dd};
+    use crate::ManifoldExt;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    /// Allocating wrappers of the [`Diffeo`] kernels for the tests.
+    trait DiffeoExt {
+        fn to_target(&self, p: &[f64]) -> Vec<f64>;
+        fn from_target(&self, x: &[f64]) -> Vec<f64>;
+        fn push_tangent(&self, p: &[f64], u: &[f64]) -> Vec<f64>;
+        fn pull_tangent(&self, x: &[f64], w: &[f64]) -> Vec<f64>;
+    }
+    impl DiffeoExt for PoincareBall<f64> {
+        fn to_target(&self, p: &[f64]) -> Vec<f64> {
+            let mut o = vec![0.0; p.len() + 1];
+            self.to_target_into(p, &mut o);
+            o
+        }
+        fn from_target(&self, x: &[f64]) -> Vec<f64> {
+            let mut o = vec![0.0; x.len() - 1];
+            self.from_target_into(x, &mut o);
+            o
+        }
+        fn push_tangent(&self, p: &[f64], u: &[f64]) -> Vec<f64> {
+            let mut o = vec![0.0; p.len() + 1];
+            self.push_tangent_into(p, u, &mut o);
+            o
+        }
+        fn pull_tangent(&self, x: &[f64], w: &[f64]) -> Vec<f64> {
+            let mut o = vec![0.0; x.len() - 1];
+            self.pull_tangent_into(x, w, &mut o);
+            o
+        }
+    }
+
+    fn grid() -> Vec<f64> {
+        let mut xs: Vec<f64> = (0..=300)
+            .map(|i| 1e-8 * (1e8f64).powf(i as f64 / 300.0))
+            .collect();
+        for c in [1e-4, 1e-2, 0.04, 0.2, 0.25, 0.5] {
+            for f in [0.999, 0.99999, 1.0, 1.00001, 1.001] {
+                xs.push(c * f);
+            }
+        }
+        xs
+    }
+
+    fn scan(
+        name: &str,
+        f32f: impl Fn(f32) -> f32,
+        f64f: impl Fn(f64) -> f64,
+        reference: impl Fn(f64) -> f64,
+        domain: f64,
+        tol64: f64,
+    ) {
+        let (mut w32, mut w64) = ((0.0f64, 0.0), (0.0f64, 0.0));
+        for x in grid() {
+            if x > domain {
+                continue;
+            }
+            let x32 = x as f32;
+            let r32 = reference(x32 as f64);
+            let e32 = ((f32f(x32) as f64 - r32) / r32.abs()).abs();
+            let r = reference(x);
+            let e64 = ((f64f(x) - r) / r.abs()).abs();
+            if e32 > w32.0 {
+                w32 = (e32, x);
+            }
+            if e64 > w64.0 {
+                w64 = (e64, x);
+            }
+        }
+        assert!(w32.0 < 1e-6, "{name} f32 {w32:?}");
+        assert!(w64.0 < tol64, "{name} f64 {w64:?}");
+    }
+
+    /// Taylor coefficients of tanh from tanh' = 1 − tanh².
+    fn tanh_coeffs(n: usize) -> Vec<f64> {
+        let mut t = vec![0.0; n];
+        t[1] = 1.0;
+        for m in 1..n - 1 {
+            let conv: f64 = (0..=m).map(|i| t[i] * t[m - i]).sum();
+            t[m + 1] = -conv / (m + 1) as f64;
+        }
+        t
+    }
+
+    #[test]
+    fn series_accuracy_scans() {
+        let t = tanh_coeffs(121);
+        scan(
+            "tanh_over_x_prime_over_x",
+            tanh_over_x_prime_over_x::<f32>,
+            tanh_over_x_prime_over_x::<f64>,
+            |s| {
+                (1..60)
+                    .map(|k| 2.0 * k as f64 * t[2 * k + 1] * s.powi(2 * k as i32 - 2))
+                    .sum()
+            },
+            1.0,
+            3e-14,
+        );
+        // K(y) = Σ (−1)^n 4^n (n!)²/(2n+1)! yⁿ, ratio −2(n+1)/(2n+3).
+        let kc: Vec<f64> = (0..400)
+            .scan(1.0, |c, n| {
+                let v = *c;
+                *c *= -2.0 * (n as f64 + 1.0) / (2.0 * n as f64 + 3.0);
+                Some(v)
+            })
+            .collect();
+        scan(
+            "k_of_y",
+            k_of_y::<f32>,
+            k_of_y::<f64>,
+            |y| kc.iter().enumerate().map(|(n, c)| c * y.powi(n as i32)).sum(),
+            0.5,
+            1e-14,
+        );
+        scan(
+            "k_prime",
+            k_prime::<f32>,
+            k_prime::<f64>,
+            |y| {
+                kc.iter()
+                    .enumerate()
+                    .skip(1)
+                    .map(|(n, c)| n as f64 * c * y.powi(n as i32 - 1))
+                    .sum()
+            },
+            0.5,
+            2e-14,
+        );
+        // arsinh(x)/x = Σ (−1)ⁿ (2n)!/(4ⁿ (n!)² (2n+1)) x^{2n}
+        scan(
+            "asinh_over_x",
+            asinh_over_x::<f32>,
+            asinh_over_x::<f64>,
+            |x| {
+                let mut c = 1.0;
+                let mut s = 0.0;
+                for n in 0..200 {
+                    s += c / (2 * n + 1) as f64 * x.powi(2 * n as i32);
+                    c *= -((2 * n + 1) as f64) / ((2 * n + 2) as f64);
+                }
+                s
+            },
+            0.5,
+            1e-15,
+        );
+    }
+
+    /// Reference ball distance of exact inputs, double-double.
+    fn ref_ball_dist(p: &[f64], q: &[f64]) -> f64 {
+        let (mut ap, mut aq, mut dd) = (Dd::from(1.0), Dd::from(1.0), Dd::from(0.0));
+        for (&a, &b) in p.iter().zip(q) {
+            let (a, b) = (Dd::from(a), Dd::from(b));
+            ap = ap.sub(a.mul(a));
+            aq = aq.sub(b.mul(b));
+            let d = a.sub(b);
+            dd = dd.add(d.mul(d));
+        }
+        2.0 * dd.div(ap.mul(aq)).0.sqrt().asinh()
+    }
+
+    fn unit(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
+        let v: Vec<f64> = (0..n).map(|_| f64::standard_normal(rng)).collect();
+        let r = crate::numerics::norm(&v);
+        v.iter().map(|x| x / r).collect()
+    }
+    fn scaled(v: &[f64], k: f64) -> Vec<f64> {
+        v.iter().map(|x| x * k).collect()
+    }
+
+    /// Points at Euclidean norm `rho` and tangent unit (metric) directions.
+    fn pairs(rho: f64, sep: f64, rng: &mut ChaCha8Rng) -> Vec<(Vec<f64>, Vec<f64>)> {
+        let b = PoincareBall::<f64>::new(3).unwrap();
+        let p = scaled(&unit(rng, 3), rho);
+        let mut out = vec![];
+        for _ in 0..4 {
+            let w = unit(rng, 3);
+            let v = scaled(&w, sep / b.norm(&p, &w));
+            out.push((p.clone(), b.exp(&p, &v)));
+        }
+        // radial
+        let dir = scaled(&p, 1.0 / rho.max(1e-300));
+        if rho > 0.0 {
+            let v = scaled(&dir, -sep / b.norm(&p, &dir));
+            out.push((p.clone(), b.exp(&p, &v)));
+        }
+        out
+    }
+
+    #[test]
+    fn dist_accuracy_and_agreement_with_lorentz() {
+        let b = PoincareBall::<f64>::new(3).unwrap();
+        let b32 = PoincareBall::<f32>::new(3).unwrap();
+        let h = b.target();
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let mut worst = 0.0f64;
+        let mut worst32 = [0.0f64; 3];
+        for &rho in &[0.0, 0.3, 0.9, 0.999, 1.0 - 1e-6] {
+            for &sep in &[1e-10, 1e-6, 1e-3, 0.5, 3.0, 12.0] {
+                for (p, q) in pairs(rho, sep, &mut rng) {
+                    if one_minus_norm2(&q) < 1e-12 {
+                        continue;
+                    }
+                    let d = b.dist(&p, &q);
+                    let r = ref_ball_dist(&p, &q);
+                    worst = worst.max(((d - r) / r).abs());
+                    // the isometry: Lorentz distance of the images (exact images in dd would
+                    // be the reference; the rounding of the images costs ε x0)
+                    let (x, y) = (b.to_target(&p), b.to_target(&q));
+                    let dl = ref_dist(&x[1..], &y[1..]);
+                    let res = 8.0 * f64::EPSILON * x[0].max(y[0]);
+                    assert!((dl - r).abs() <= 1e-12 * r + res, "rho={rho} sep={sep}: {dl} {r}");
+                    assert!((h.dist(&x, &y) - r).abs() <= 1e-12 * r + res);
+                    let (p32, q32): (Vec<f32>, Vec<f32>) = (
+                        p.iter().map(|&a| a as f32).collect(),
+                        q.iter().map(|&a| a as f32).collect(),
+                    );
+                    let (pw, qw): (Vec<f64>, Vec<f64>) = (
+                        p32.iter().map(|&a| a as f64).collect(),
+                        q32.iter().map(|&a| a as f64).collect(),
+                    );
+                    if one_minus_norm2(&qw) > 0.0 && one_minus_norm2(&pw) > 0.0 {
+                        let r32 = ref_ball_dist(&pw, &qw);
+                        if r32 > 0.0 {
+                            let e = ((b32.dist(&p32, &q32) as f64 - r32) / r32).abs();
+                            let nmax = crate::numerics::norm(&qw).max(rho);
+                            let slot = if nmax <= 0.9 { 0 } else if nmax <= 0.999 { 1 } else { 2 };
+                            worst32[slot] = worst32[slot].max(e);
+                        }
+                    }
+                }
+            }
+        }
+        eprintln!("ball dist f64 worst {worst:e}; f32 (≤0.9, ≤0.999, ≤1−1e-6) {worst32:?}");
+        assert!(worst < 1e-13, "{worst}");
+        assert!(worst32[0] < 1e-6 && worst32[1] < 1e-4, "{worst32:?}");
+    }
+
+    #[test]
+    fn isometry_maps_operations() {
+        let b = PoincareBall::<f64>::new(2).unwrap();
+        let h = b.target();
+        let mut rng = ChaCha8Rng::seed_from_u64(23);
+        for &rho in &[0.0, 0.5, 0.95] {
+            let p = scaled(&unit(&mut rng, 2), rho);
+            let u = scaled(&unit(&mut rng, 2), 0.3);
+            let x = b.to_target(&p);
+            assert!(h.check_point(&x).is_ok());
+            let p2 = b.from_target(&x);
+            assert!(p.iter().zip(&p2).all(|(a, c)| (a - c).abs() < 1e-15));
+            let w = b.push_tangent(&p, &u);
+            assert!(h.check_tangent(&x, &w).is_ok());
+            assert!((h.norm(&x, &w) - b.norm(&p, &u)).abs() < 1e-13 * b.norm(&p, &u));
+            let u2 = b.pull_tangent(&x, &w);
+            assert!(u.iter().zip(&u2).all(|(a, c)| (a - c).abs() < 1e-14));
+            // exp, log and transport commute with the isometry
+            let q = b.exp(&p, &u);
+            let y = h.exp(&x, &w);
+            let q2 = b.from_target(&y);
+            assert!(q.iter().zip(&q2).all(|(a, c)| (a - c).abs() < 1e-14), "{q:?} {q2:?}");
+            let l = b.log(&p, &q);
+            assert!(l.iter().zip(&u).all(|(a, c)| (a - c).abs() < 1e-12 * 0.3));
+            let v = scaled(&unit(&mut rng, 2), 0.7);
+            let pv = b.transport(&p, &q, &v);
+            let pv_l = b.pull_tangent(&y, &h.transport(&x, &y, &b.push_tangent(&p, &v)));
+            assert!(pv.iter().zip(&pv_l).all(|(a, c)| (a - c).abs() < 1e-13), "{pv:?} {pv_l:?}");
+        }
+    }
+
+    #[test]
+    fn round_trips_transport_and_geodesics() {
+        let b = PoincareBall::<f64>::new(3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(29);
+        for &rho in &[0.0, 0.4, 0.99, 1.0 - 1e-6] {
+            for &sep in &[1e-12, 1e-8, 1e-3, 0.5, 4.0] {
+                for (p, q) in pairs(rho, sep, &mut rng) {
+                    let ap = one_minus_norm2(&p);
+                    // an ulp of p is ε/a_p in hyperbolic distance
+                    let res = 4.0 * f64::EPSILON / ap;
+                    let d = b.dist(&p, &q);
+                    let l = b.log(&p, &q);
+                    let nl = b.norm(&p, &l);
+                    assert!((nl - d).abs() <= 1e-12 * d + 1e-300, "rho={rho} sep={sep}: {nl} {d}");
+                    let q2 = b.exp(&p, &l);
+                    let e = b.dist(&q, &q2);
+                    assert!(e <= 1e-12 * d + res * (1.0 + d.cosh()), "rho={rho} sep={sep}: {e}");
+                    // transport
+                    let v = unit(&mut rng, 3);
+                    let w = unit(&mut rng, 3);
+                    let (pv, pw) = (b.transport(&p, &q, &v), b.transport(&p, &q, &w));
+                    let (i0, i1) = (b.inner(&p, &v, &w), b.inner(&q, &pv, &pw));
+                    let n0 = b.inner(&p, &v, &v);
+                    assert!((i0 - i1).abs() <= 1e-11 * n0, "rho={rho} sep={sep}: {i0} {i1}");
+                    let pl = b.transport(&p, &q, &l);
+                    let ml = b.log(&q, &p);
+                    let diff: Vec<f64> = pl.iter().zip(&ml).map(|(a, c)| a + c).collect();
+                    let e = b.norm(&q, &diff);
+                    assert!(e <= 1e-11 * d + res, "rho={rho} sep={sep}: transport log {e}");
+                    // geodesic
+                    assert_eq!(b.geodesic(&p, &q, 0.0), p);
+                    assert_eq!(b.geodesic(&p, &q, 1.0), q);
+                    let v0 = b.geodesic_velocity(&p, &q, 0.0);
+                    let lmax = crate::numerics::max_abs(&l);
+                    for (a, c) in v0.iter().zip(&l) {
+                        assert!((a - c).abs() <= 1e-12 * lmax, "rho={rho} sep={sep}: {a} {c} {v0:?} {l:?} p {p:?} q {q:?}");
+                    }
+                    for &t in &[0.3, 0.5, 0.5 + 1e-12, 0.9] {
+                        let g = b.geodesic(&p, &q, t);
+                        let ge = b.exp(&p, &scaled(&l, t));
+                        let e = b.dist(&g, &ge);
+                        assert!(e <= 1e-12 * d + res * (1.0 + d.cosh()), "t={t}: {e}");
+                        let vel = b.geodesic_velocity(&p, &q, t);
+                        let nv = b.norm(&g, &vel);
+                        assert!((nv - d).abs() <= 1e-11 * d + 1e-300, "t={t}: |v| {nv} {d}");
+                        if sep >= 1e-3 && rho < 0.999 {
+                            let dt = 1e-6;
+                            let (gp, gm) = (b.geodesic(&p, &q, t + dt), b.geodesic(&p, &q, t - dt));
+                            for i in 0..3 {
+                                let fd = (gp[i] - gm[i]) / (2.0 * dt);
+                                assert!((fd - vel[i]).abs() <= 1e-7 * (1.0 + d), "t={t}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn derivatives_match_finite_differences_and_duality() {
+        let b = PoincareBall::<f64>::new(3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(31);
+        for &rho in &[0.0, 0.3, 0.8] {
+            let p = scaled(&unit(&mut rng, 3), rho);
+            let w = unit(&mut rng, 3);
+            let lam = 2.0 / one_minus_norm2(&p);
+            // s = λ‖u‖/2 on both sides of 1e-4 (tanh_over_x) and 0.2 (its derivative); the
+            // log's y = c² crosses 0.04 for s ≈ 0.2.
+            for &s in &[0.0, 1e-9, 0.99e-4, 1.01e-4, 0.099, 0.101, 0.199, 0.201, 0.7, 2.0] {
+                let v = scaled(&w, 2.0 * s / lam);
+                let q = b.exp(&p, &v);
+                check_derivatives(&b, &p, &v, &q, &mut rng, 1e-6, &format!("rho={rho} s={s}"));
+            }
+        }
+    }
+
+    /// ∫ exp(f) dvol over B² in hyperbolic polar coordinates around 0.
+    #[test]
+    fn base_density_is_normalised_and_sampled() {
+        let b = PoincareBall::<f64>::new(2).unwrap();
+        let (nr, nphi, rmax) = (3000, 64, 12.0);
+        let dr = rmax / nr as f64;
+        let mut s = 0.0;
+        for i in 0..nr {
+            let r = (i as f64 + 0.5) * dr;
+            for j in 0..nphi {
+                let phi = j as f64 * 2.0 * core::f64::consts::PI / nphi as f64;
+                let t = (r / 2.0).tanh();
+                s += b.base_log_density(&[t * phi.cos(), t * phi.sin()]).exp() * r.sinh();
+            }
+        }
+        let z = s * dr * 2.0 * core::f64::consts::PI / nphi as f64;
+        assert!((z - 1.0).abs() < 1e-6, "{z}");
+        // same function of r as the Lorentz base, through the isometry
+        let h = b.target();
+        let p = [0.3, -0.5];
+        assert!((b.base_log_density(&p) - h.base_log_density(&b.to_target(&p))).abs() < 1e-13);
+        let b3 = PoincareBall::<f64>::new(3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let mut m2 = 0.0;
+        for _ in 0..20000 {
+            let p = b3.sample_base(&mut rng);
+            assert!(b3.check_point(&p).is_ok());
+            let r = b3.dist(&[0.0; 3], &p);
+            m2 += r * r / 20000.0;
+        }
+        assert!((m2 - 3.0).abs() < 0.1, "{m2}");
+    }
+
+    #[test]
+    fn checks_projection_and_constructor() {
+        assert!(PoincareBall::<f32>::new(0).is_err());
+        let b = PoincareBall::<f64>::new(2).unwrap();
+        assert!(b.check_point(&[0.5, 0.5]).is_ok());
+        assert!(matches!(
+            b.check_point(&[0.8, 0.6]),
+            Err(ManifoldError::NotOnManifold { .. })
+        ));
+        assert_eq!(b.check_point(&[f64::NAN, 0.0]), Err(ManifoldError::NonFinite));
+        assert!(matches!(
+            b.check_point(&[0.1]),
+            Err(ManifoldError::DimensionMismatch { .. })
+        ));
+        let p = b.project_point(&[3.0, 4.0]);
+        assert!(b.check_point(&p).is_ok());
+        assert!((crate::numerics::norm(&p) - (1.0 - 1e-12)).abs() < 1e-15);
+        let b32 = PoincareBall::<f32>::new(2).unwrap();
+        assert!(b32.check_point(&b32.project_point(&[3.0, 4.0])).is_ok());
+        assert_eq!(b.project_point(&[0.1, 0.2]), vec![0.1, 0.2]);
+        assert!(b.check_tangent(&[0.0, 0.0], &[1e9, 1.0]).is_ok());
+        assert_eq!(b.curvature(), -1.0);
     }
 }
