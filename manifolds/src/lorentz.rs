@@ -29,8 +29,8 @@
 //!   $s = \bar x + \bar y$, $\delta_\perp = \delta - \frac{\delta\cdot s}{\lVert s\rVert^2}s$:
 //!   $$c^2 = \lVert\delta_\perp\rVert^2 + \frac{(\delta\cdot s)^2}{\lVert s\rVert^2}\frac{4 + c^2}{(x_0+y_0)^2},\qquad
 //!   4 + c^2 = (x_0 + y_0 - \lVert s\rVert)(x_0 + y_0 + \lVert s\rVert),$$
-//!   $$x_0 + y_0 - \lVert s\rVert = \frac{1}{x_0 + \lVert\bar x\rVert} + \frac{1}{y_0 + \lVert\bar y\rVert}
-//!   + \frac{\lVert\bar x\rVert\lVert\bar y\rVert\\,\lVert\hat x - \hat y\rVert^2}{\lVert\bar x\rVert + \lVert\bar y\rVert + \lVert s\rVert}.$$
+//!   $$x_0 + y_0 - \lVert s\rVert = \frac{1}{x_0 + \lVert\bar x\rVert} + \frac{1}{y_0 + \lVert\bar y\rVert} +
+//!   \frac{\lVert\bar x\rVert\lVert\bar y\rVert\\,\lVert\hat x - \hat y\rVert^2}{\lVert\bar x\rVert + \lVert\bar y\rVert + \lVert s\rVert}.$$
 //!   The two remaining cancellations, $\delta_\perp$ when $\delta$ is nearly parallel to $s$
 //!   and $\hat x - \hat y$ for nearly parallel points, are evaluated in double-word arithmetic
 //!   (error-free fma products) when they occur. Measured against a double-double reference on
@@ -159,8 +159,8 @@ impl<T: Real> Chord<T> {
 /// $\bar y$ as a sum of non-negative terms (see the module notes and `docs/math/hyperbolic.md`):
 /// $c^2 = \lVert\delta_\perp\rVert^2 + \frac{(\delta\cdot s)^2}{\lVert s\rVert^2}\frac{t}{(x_0+y_0)^2}$,
 /// $t = 4 + c^2 = (x_0 + y_0 - \lVert s\rVert)(x_0 + y_0 + \lVert s\rVert)$ with
-/// $x_0 + y_0 - \lVert s\rVert = \frac{1}{x_0 + \lVert\bar x\rVert} + \frac{1}{y_0 + \lVert\bar y\rVert}
-/// + \frac{\lVert\bar x\rVert\lVert\bar y\rVert\lVert\hat x - \hat y\rVert^2}{\lVert\bar x\rVert + \lVert\bar y\rVert + \lVert s\rVert}$.
+/// $x_0 + y_0 - \lVert s\rVert = \frac{1}{x_0 + \lVert\bar x\rVert} + \frac{1}{y_0 + \lVert\bar y\rVert} +
+/// \frac{\lVert\bar x\rVert\lVert\bar y\rVert\lVert\hat x - \hat y\rVert^2}{\lVert\bar x\rVert + \lVert\bar y\rVert + \lVert s\rVert}$.
 pub(crate) fn chord<T: Real>(xb: &[T], yb: &[T]) -> Chord<T> {
     let (mut xx, mut yy, mut dd, mut ss, mut ds) =
         (T::zero(), T::zero(), T::zero(), T::zero(), T::zero());
