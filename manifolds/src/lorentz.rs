@@ -1460,6 +1460,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn coincident_points() {
+        let h = Lorentz::<f64>::new(2).unwrap();
+        for r in [0.0, 2.0, 15.0] {
+            let x = point::<f64>(r, &[0.6, 0.8]);
+            assert_eq!(h.dist(&x, &x), 0.0);
+            assert!(h.log(&x, &x).iter().all(|&a| a == 0.0));
+            assert_eq!(h.exp(&x, &[0.0; 3]), x);
+            assert!(h.geodesic_velocity(&x, &x, 0.7).iter().all(|&a| a == 0.0));
+            let v = h.project_tangent(&x, &[0.0, 1.0, -1.0]);
+            let pv = h.transport(&x, &x, &v);
+            assert!(pv
+                .iter()
+                .zip(&v)
+                .all(|(a, b)| (a - b).abs() <= 1e-15 * (1.0 + b.abs())));
+        }
+    }
+
+    #[test]
     fn checks_and_constructor() {
         assert!(Lorentz::<f64>::new(0).is_err());
         let h = Lorentz::<f64>::new(2).unwrap();

@@ -1207,10 +1207,23 @@ mod tests {
             let p = scaled(&unit(&mut rng, 3), rho);
             let w = unit(&mut rng, 3);
             let lam = 2.0 / one_minus_norm2(&p);
-            // s = λ‖u‖/2 on both sides of 1e-4 (tanh_over_x) and 0.2 (its derivative); the
-            // log's y = c² crosses 0.04 for s ≈ 0.2.
+            // s = λ‖u‖/2 on both sides of 1e-4 (tanh_over_x, arsinh(c)/c) and 0.2 (T_p); the
+            // log's y = c² = sinh²(s).
+            // K's own series below y = 4e-8 (s ≈ 2e-4) and K' below y = 0.04 (s = asinh 0.2).
+            let sk = 0.2f64.asinh();
             for &s in &[
-                0.0, 1e-9, 0.99e-4, 1.01e-4, 0.099, 0.101, 0.199, 0.201, 0.7, 2.0,
+                0.0,
+                1e-9,
+                0.99e-4,
+                1.01e-4,
+                1.99e-4,
+                2.01e-4,
+                0.199,
+                0.201,
+                0.999 * sk,
+                1.001 * sk,
+                0.7,
+                2.0,
             ] {
                 let v = scaled(&w, 2.0 * s / lam);
                 let q = b.exp(&p, &v);
@@ -1250,6 +1263,17 @@ mod tests {
             m2 += r * r / 20000.0;
         }
         assert!((m2 - 3.0).abs() < 0.1, "{m2}");
+    }
+
+    #[test]
+    fn coincident_points() {
+        let b = PoincareBall::<f64>::new(2).unwrap();
+        let p = [0.3, -0.9];
+        assert_eq!(b.dist(&p, &p), 0.0);
+        assert_eq!(b.log(&p, &p), vec![0.0, 0.0]);
+        assert_eq!(b.exp(&p, &[0.0, 0.0]), p.to_vec());
+        assert_eq!(b.geodesic_velocity(&p, &p, 0.3), vec![0.0, 0.0]);
+        assert_eq!(b.transport(&p, &p, &[1.0, 2.0]), vec![1.0, 2.0]);
     }
 
     #[test]
