@@ -34,7 +34,7 @@ mod real;
 
 pub use error::ManifoldError;
 pub use euclidean::Euclidean;
-pub use lorentz::{minkowski, Lorentz, WrappedNormal};
+pub use lorentz::{Lorentz, WrappedNormal};
 pub use manifold::{
     expect_dim, ConstantCurvature, Diffeo, Differentiable, Manifold, ManifoldExt,
     ParallelTransport, Sample,

@@ -66,8 +66,9 @@
 //!   `norm(x, log_x y)` equals `dist(x, y)` to the resolution above even at radius 15.
 //! * Overflow: $\cosh$ and $\sinh$ overflow beyond $d \approx 710$ (f64) and $89$ (f32); points
 //!   beyond radius $\approx 354$ / $44$ have $x_0^2$ overflowing.
-//! * Cut locus: none ($H^n$ is Cartan–Hadamard); exp never leaves the hyperboloid (the time
-//!   coordinate is recomputed).
+//! * Cut locus: none ($H^n$ is Cartan–Hadamard; `try_log_into` never fails); exp never leaves
+//!   the hyperboloid (the time coordinate is recomputed). `retract_into` is the exponential
+//!   itself (the trait default): it is already cheap and exact.
 //!
 //! # f32 envelope
 //!

@@ -43,7 +43,8 @@
 //! * `project_point_into` pulls points to norm at most $1 - \epsilon$ with
 //!   $\epsilon$ = [`BALL_EPS`] = $(10^{-6}, 10^{-12})$ for (f32, f64); `check_point` accepts
 //!   exactly the points with $a_p > 0$.
-//! * Cut locus: none (Cartan–Hadamard). `exp` never leaves the ball in exact arithmetic
+//! * `retract_into` is the exponential (the trait default).
+//! * Cut locus: none (Cartan–Hadamard; `try_log_into` never fails). `exp` never leaves the ball in exact arithmetic
 //!   ($\tanh < 1$); a step that ends within an ulp of the sphere rounds onto it, so
 //!   project the result when taking huge steps.
 //!
