@@ -130,6 +130,12 @@ fn time_coord<T: Real>(xb: &[T]) -> T {
     (T::one() + norm2(xb)).sqrt()
 }
 
+/// The double-word (compensated) branches of the chord and of the tangent norm run only for
+/// points with $x_0$ (or $\sqrt{x_0y_0}$, $(x_0+y_0)/2$) above this: below it, the plain forms
+/// lose at most a factor $x_0 \le 4$ (their error bounds are $\varepsilon x_0$, see
+/// `docs/math/hyperbolic.md`), so points near the origin take the cheap path.
+pub const COMPENSATE_ABOVE: f64 = 4.0;
+
 /// The chord of two points given by their spatial parts, with the quantities the derivatives
 /// reuse.
 #[derive(Debug, Clone, Copy)]
@@ -196,7 +202,7 @@ pub(crate) fn chord<T: Real>(xb: &[T], yb: &[T]) -> Chord<T> {
             let r = a / nx - b / ny;
             angle = r.mul_add(r, angle);
         }
-        if angle < T::c(0.25) {
+        if angle < T::c(0.25) && x0 * y0 > T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE) {
             // nearly parallel: x̂ − ŷ cancels; use ‖x̂ − ŷ‖² = 2 sin²φ/(1 + cos φ) with
             // sin²φ = ‖x̄ − (x̄·ŷ)ŷ‖²/‖x̄‖² compensated. Matters once ε² x0 ≳ ε/x0.
             let s2 = (perp2_dw(xb.len(), |i| Dw(xb[i], T::zero()), |i| Dw(yb[i], T::zero())) / xx)
@@ -212,7 +218,7 @@ pub(crate) fn chord<T: Real>(xb: &[T], yb: &[T]) -> Chord<T> {
         let r = (a - b) - k * (a + b);
         perp = r.mul_add(r, perp);
     }
-    if perp < T::c(0.25) * dd {
+    if perp < T::c(0.25) * dd && sigma > T::c(2.0 * COMPENSATE_ABOVE) {
         // δ is within 30° of s: the rounding of k·s (≈ ε‖δ_∥‖ per entry) would dominate δ_⊥.
         perp = perp_compensated(xb, yb);
     }
@@ -310,7 +316,7 @@ fn tangent_norm2<T: Real>(xb: &[T], ub: &[T]) -> T {
         let r = u - kk * x;
         perp = r.mul_add(r, perp);
     }
-    if perp < T::c(0.25) * norm2(ub) {
+    if perp < T::c(0.25) * norm2(ub) && x02 > T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE) {
         // nearly radial ū: the rounding of kk·x̄ would dominate ū_⊥ (as in the chord)
         perp = perp2_dw(xb.len(), |i| Dw(ub[i], T::zero()), |i| Dw(xb[i], T::zero()));
     }
