@@ -762,7 +762,7 @@ impl<T: Real> LogParts<T> {
             h: T::c(0.5) * ch.c2,
         }
     }
-    /// $z_i = (y - \alpha x)_i$ (projected points).
+    /// $z_i = (y - \alpha x)\_i$ (projected points).
     #[inline]
     fn z(&self, x: &[T], y: &[T], i: usize) -> T {
         if i == 0 {
@@ -771,7 +771,7 @@ impl<T: Real> LogParts<T> {
             (y[i] - x[i]) - self.h * x[i]
         }
     }
-    /// $z'_i = (x - \alpha y)_i$.
+    /// $z'_i = (x - \alpha y)\_i$.
     #[inline]
     fn zp(&self, x: &[T], y: &[T], i: usize) -> T {
         if i == 0 {

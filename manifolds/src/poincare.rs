@@ -585,7 +585,7 @@ impl<T: Real> Diffeo for PoincareBall<T> {
             out[i + 1] = lam * u[i] + k * p[i];
         }
     }
-    /// $d(\varphi^{-1})_x(w) = \bar w/(1 + x_0) - \bar x\\,w_0/(1 + x_0)^2$.
+    /// $d(\varphi^{-1})\_x(w) = \bar w/(1 + x_0) - \bar x\\,w_0/(1 + x_0)^2$.
     #[track_caller]
     fn pull_tangent_into(&self, x: &[T], w: &[T], out: &mut [T]) {
         expect_dim(x.len(), self.n + 1, "PoincareBall::pull_tangent_into: x");
