@@ -14,6 +14,8 @@
 //! | $T^n$ (flat torus) | [`FlatTorus`] | $n$ |
 //! | $A \times B$ | [`Product`] | sum of the factors' |
 //! | $M^k$ | [`Power`] | $k$ times the factor's |
+//! | $H^n$ (hyperboloid) | [`Lorentz`] | $n + 1$ |
+//! | $B^n$ (Poincaré ball) | [`PoincareBall`] | $n$ |
 //!
 //! Points and tangent vectors are slices of [`Manifold::ambient_dim`] scalars; batches are
 //! row-major `[n, ambient_dim]` slices, processed in parallel with rayon (feature `rayon`).
@@ -30,9 +32,11 @@
 pub mod batch;
 mod error;
 pub mod euclidean;
+pub mod lorentz;
 mod manifold;
 pub mod numerics;
 pub mod orthant;
+pub mod poincare;
 pub mod product;
 mod real;
 pub mod simplex;
@@ -45,11 +49,13 @@ pub mod validated;
 
 pub use error::ManifoldError;
 pub use euclidean::Euclidean;
+pub use lorentz::Lorentz;
 pub use manifold::{
     expect_dim, ConstantCurvature, Diffeo, Differentiable, Manifold, ManifoldExt,
     ParallelTransport, Sample,
 };
 pub use orthant::PositiveOrthant;
+pub use poincare::{PoincareBall, BALL_EPS};
 pub use product::{Power, Product};
 pub use real::Real;
 pub use simplex::{Dirichlet, Simplex};

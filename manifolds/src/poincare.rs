@@ -1,0 +1,1347 @@
+//! Hyperbolic space in the Poincaré ball model $B^n = \lbrace p \in \mathbb R^n : \lVert p\rVert < 1\rbrace$,
+//! curvature $-1$.
+//!
+//! Metric $g_p = \lambda_p^2 I$ with conformal factor $\lambda_p = 2/(1 - \lVert p\rVert^2)$.
+//! Points and tangent vectors are `n` scalars. Möbius addition
+//! $a \oplus b = \frac{(1 + 2a\cdot b + \lVert b\rVert^2)a + (1 - \lVert a\rVert^2)b}{1 + 2a\cdot b + \lVert a\rVert^2\lVert b\rVert^2}$.
+//! Write $a_p = 1 - \lVert p\rVert^2 = 2/\lambda_p$ and $\delta = q - p$.
+//!
+//! | operation | formula |
+//! |---|---|
+//! | distance | $d = 2\operatorname{artanh}\lVert -p\oplus q\rVert = 2\operatorname{arsinh}(c)$, $c^2 = \lVert\delta\rVert^2/(a_pa_q)$ |
+//! | exp | $\exp_p(u) = p \oplus \tanh(\lambda_p\lVert u\rVert/2)\\,u/\lVert u\rVert$ |
+//! | log | $\log_p q = \frac{2}{\lambda_p}\operatorname{artanh}\lVert m\rVert\\,\frac{m}{\lVert m\rVert} = \frac{\operatorname{arsinh} c}{c\sqrt{1+c^2}}\cdot\frac{a_p\delta - \lVert\delta\rVert^2p}{a_q}$, $m = -p\oplus q$ |
+//! | transport | $P_{p\to q}(v) = \frac{\lambda_p}{\lambda_q}\operatorname{gyr}\lbrack q, -p\rbrack v$ |
+//! | geodesic | $\gamma(t) = p \oplus \tanh(td/2)\\,\hat m$ |
+//! | base | wrapped normal at 0: $p = \tanh(\lVert v\rVert/2)\\,v/\lVert v\rVert$, $v \sim \mathcal N(0, I)$ |
+//!
+//! The map $p \mapsto \big(1 + \lVert p\rVert^2, 2p\big)/(1 - \lVert p\rVert^2)$ is an isometry onto
+//! [`Lorentz`] ([`Diffeo`] impl), with inverse $x \mapsto \bar x/(1 + x_0)$.
+//!
+//! # Numerical notes
+//!
+//! * $-p \oplus q$ is evaluated as $(a_p\delta - \lVert\delta\rVert^2 p)/(\lVert\delta\rVert^2 + a_pa_q)$:
+//!   the textbook numerator and denominator cancel for nearby points, these do not. The log map
+//!   and distance never call $\operatorname{artanh}$ (ill-conditioned near 1): they use
+//!   $d = 2\operatorname{arsinh}(c)$, accurate over the whole ball.
+//! * $a_p = 1 - \lVert p\rVert^2$ is computed in double-word arithmetic ([`one_minus_norm2`]),
+//!   accurate to a few ulps of itself for the given coordinates, so distances are accurate to
+//!   $5\cdot10^{-16}$ relative (measured against a double-double reference) for norms up to
+//!   $1 - 10^{-6}$ and beyond. The representation itself resolves a point only to
+//!   $\varepsilon/a_p$ in hyperbolic distance (an ulp of $p$ against $1 - \lVert p\rVert$):
+//!   $10^{-10}$ at $\lVert p\rVert = 1 - 10^{-6}$ in f64. Results of exp and geodesics are rounded
+//!   to that resolution, and the tests check exactly that bound.
+//! * Transport uses Ungar's gyration rewritten in $\delta = q - p$ and $a_p$, $a_q$; the textbook
+//!   form cancels by $1/a_p^2$ near the boundary. The derivatives of Möbius addition use
+//!   $a - a\oplus b = -\gamma(\lVert b\rVert^2a + b)/D$ for the same reason
+//!   (`docs/math/hyperbolic.md`).
+//! * Series branches: $\tanh(s)/s$ comes from [`numerics`](crate::numerics); this module adds
+//!   $\frac{d}{ds}(\tanh s/s)/s$ ([`TANH_OVER_X_PRIME_CUTOFF`]), $\operatorname{arsinh}(c)/c$
+//!   ([`ASINH_OVER_X_CUTOFF`]) and $K(y) = \operatorname{arsinh}\sqrt y/\sqrt{y(1+y)}$ with its
+//!   derivative ([`K_PRIME_CUTOFF`]), each scanned against a long series on both sides of its
+//!   cutoff.
+//! * `project_point_into` pulls points to norm at most $1 - \epsilon$ with
+//!   $\epsilon$ = [`BALL_EPS`] = $(10^{-6}, 10^{-12})$ for (f32, f64); `check_point` accepts
+//!   exactly the points with $a_p > 0$.
+//! * `retract_into` is the exponential (the trait default).
+//! * Cut locus: none (Cartan–Hadamard; `try_log_into` never fails). `exp` never leaves the ball in exact arithmetic
+//!   ($\tanh < 1$); a step that ends within an ulp of the sphere rounds onto it, so
+//!   project the result when taking huge steps.
+//!
+//! # f32 envelope
+//!
+//! On given f32 coordinates the kernels are accurate to $2\cdot10^{-7}$ relative (distances,
+//! measured) for every norm up to $1 - 10^{-6}$. The representation resolves points to
+//! $\varepsilon/a_p \approx 6\cdot10^{-8}/a_p$: $10^{-6}$ for $\lVert p\rVert \le 0.97$ (radius
+//! $\approx 4.2$) and $10^{-4}$ for $\lVert p\rVert \le 0.9997$ (radius $\approx 8$); beyond that use
+//! f64.
+//!
+//! ```
+//! use geoflow_manifolds::{prelude::*, PoincareBall};
+//! let b = PoincareBall::<f64>::new(2)?;
+//! let (p, q) = ([0.0, 0.0], [0.5, 0.0]);
+//! assert!((b.dist(&p, &q) - 2.0 * 0.5f64.atanh()).abs() < 1e-15);
+//! let v = b.log(&p, &q);
+//! let q2 = b.exp(&p, &v);
+//! assert!((q2[0] - 0.5).abs() < 1e-15);
+//! # Ok::<(), ManifoldError>(())
+//! ```
+
+use core::marker::PhantomData;
+
+use crate::lorentz::{ln_sinhc, Dw, Lorentz};
+use crate::manifold::expect_dim;
+use crate::numerics::{all_finite, dot, horner, norm2, tanh_over_x};
+use crate::{
+    ConstantCurvature, Diffeo, Differentiable, Manifold, ManifoldError, ParallelTransport, Real,
+    Sample,
+};
+use rand::Rng;
+
+/// Points are pulled to norm at most $1 - \epsilon$ by `project_point_into`, as (f32, f64).
+pub const BALL_EPS: (f32, f64) = (1e-6, 1e-12);
+
+/// Series cutoffs of [`tanh_over_x_prime_over_x`] as (f32, f64). The closed form cancels like
+/// $3/(2s^2)$; the 11-term series (radius of convergence $\pi/2$) takes over below.
+pub const TANH_OVER_X_PRIME_CUTOFF: (f32, f64) = (0.5, 0.2);
+
+/// Taylor coefficients in $s^2$ of $\frac{d}{ds}(\tanh s/s)/s$.
+const TANH_OVER_X_PRIME_SERIES: [f64; 11] = [
+    -2.0 / 3.0,
+    8.0 / 15.0,
+    -34.0 / 105.0,
+    496.0 / 2835.0,
+    -2764.0 / 31185.0,
+    87376.0 / 2027025.0,
+    -1859138.0 / 91216125.0,
+    102473312.0 / 10854718875.0,
+    -887722324.0 / 206239658625.0,
+    75553864336.0 / 38979295480125.0,
+    -227854983724.0 / 263683469424375.0,
+];
+
+/// $\frac{d}{ds}\big(\tanh s / s\big)\big/ s = (s\operatorname{sech}^2 s - \tanh s)/s^3$, which
+/// tends to $-2/3$ at 0.
+#[inline]
+pub fn tanh_over_x_prime_over_x<T: Real>(s: T) -> T {
+    if s.abs() < T::pick(TANH_OVER_X_PRIME_CUTOFF) {
+        horner(s * s, &TANH_OVER_X_PRIME_SERIES)
+    } else {
+        let c = s.cosh();
+        (s / (c * c) - s.tanh()) / (s * s * s)
+    }
+}
+
+/// Series cutoffs of [`asinh_over_x`] as (f32, f64); no cancellation, the series avoids 0/0.
+pub const ASINH_OVER_X_CUTOFF: (f32, f64) = (1e-2, 1e-4);
+
+/// $\operatorname{arsinh}(x)/x$, with value 1 at 0.
+#[inline]
+pub fn asinh_over_x<T: Real>(x: T) -> T {
+    if x.abs() < T::pick(ASINH_OVER_X_CUTOFF) {
+        let x2 = x * x;
+        T::one() - x2 / T::c(6.0) + T::c(3.0 / 40.0) * x2 * x2
+    } else {
+        x.asinh() / x
+    }
+}
+
+/// Series cutoffs of [`k_of_y`] and [`k_prime`] in $y = c^2$, as (f32, f64). $K$ has no
+/// cancellation (its series only avoids 0/0); $K'$ cancels like $1/y$, so its 16-term series
+/// (radius of convergence 1) takes over below 0.25 / 0.04.
+pub const K_PRIME_CUTOFF: (f32, f64) = (0.25, 0.04);
+
+/// Taylor coefficients of $K(y) = \sum_n (-1)^n \frac{4^n (n!)^2}{(2n+1)!} y^n$.
+const K_SERIES: [f64; 4] = [1.0, -2.0 / 3.0, 8.0 / 15.0, -16.0 / 35.0];
+
+/// Taylor coefficients of $K'(y)$.
+const K_PRIME_SERIES: [f64; 16] = [
+    -0.6666666666666666,
+    1.0666666666666667,
+    -1.3714285714285714,
+    1.6253968253968254,
+    -1.847041847041847,
+    2.045954045954046,
+    -2.227816627816628,
+    2.3963069610128436,
+    -2.5539587347636883,
+    2.7026018357287707,
+    -2.8436071488972283,
+    2.9780322141178246,
+    -3.106712618431558,
+    3.2303218738068185,
+    -3.3494120811361023,
+    3.4644423950337058,
+];
+
+/// $K(y) = \frac{\operatorname{arsinh}\sqrt y}{\sqrt{y(1+y)}}$, the log-map factor
+/// $\log_p q = K(c^2)\\,(a_p\delta - \lVert\delta\rVert^2 p)/a_q$; $K(0) = 1$.
+#[inline]
+pub fn k_of_y<T: Real>(y: T) -> T {
+    if y < T::pick(K_PRIME_CUTOFF) * T::pick((1e-3, 1e-6)) {
+        horner(y, &K_SERIES)
+    } else {
+        let c = y.sqrt();
+        c.asinh() / (c * (T::one() + y).sqrt())
+    }
+}
+
+/// $K'(y) = \frac{1/(1+y) - K(y)}{2y} - \frac{K(y)}{2(1+y)}$, which tends to $-2/3$ at 0.
+#[inline]
+pub fn k_prime<T: Real>(y: T) -> T {
+    if y < T::pick(K_PRIME_CUTOFF) {
+        horner(y, &K_PRIME_SERIES)
+    } else {
+        let k = k_of_y(y);
+        let opy = T::one() + y;
+        (T::one() / opy - k) / (T::c(2.0) * y) - k / (T::c(2.0) * opy)
+    }
+}
+
+/// The Poincaré ball $B^n$; points and tangent vectors are `n` scalars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoincareBall<T> {
+    n: usize,
+    _t: PhantomData<T>,
+}
+
+impl<T: Real> PoincareBall<T> {
+    /// $B^n$ for $n \ge 1$.
+    pub fn new(n: usize) -> Result<Self, ManifoldError> {
+        if n == 0 {
+            return Err(ManifoldError::InvalidParameter(
+                "Poincaré ball dimension must be at least 1",
+            ));
+        }
+        Ok(Self { n, _t: PhantomData })
+    }
+
+    #[track_caller]
+    #[inline]
+    fn expect(&self, len: usize, what: &str) {
+        expect_dim(len, self.n, what);
+    }
+}
+
+/// $1 - \lVert p\rVert^2$, accurate to a few ulps of itself for the given coordinates: the
+/// squares are split exactly ($x^2 = h + l$ with an fma) and summed in double-word arithmetic, so
+/// near the boundary (where the value is much smaller than its terms) no digit is lost.
+#[inline]
+pub fn one_minus_norm2<T: Real>(p: &[T]) -> T {
+    let mut s = Dw(T::one(), T::zero());
+    for &x in p {
+        let h = x * x;
+        let l = x.mul_add(x, -h);
+        s = s.add(Dw(-h, -l));
+    }
+    s.0 + s.1
+}
+
+/// Pair quantities: $a_p$, $a_q$, $\lVert\delta\rVert^2$, $y = c^2$.
+#[derive(Debug, Clone, Copy)]
+struct Pair<T> {
+    ap: T,
+    aq: T,
+    dd: T,
+    y: T,
+}
+
+impl<T: Real> Pair<T> {
+    #[inline]
+    fn new(p: &[T], q: &[T]) -> Self {
+        let ap = one_minus_norm2(p);
+        let aq = one_minus_norm2(q);
+        let mut dd = T::zero();
+        for (&a, &b) in p.iter().zip(q) {
+            let d = b - a;
+            dd = d.mul_add(d, dd);
+        }
+        Self {
+            ap,
+            aq,
+            dd,
+            y: dd / (ap * aq),
+        }
+    }
+    /// $d = 2\operatorname{arsinh}(c)$.
+    #[inline]
+    fn dist(&self) -> T {
+        T::c(2.0) * self.y.sqrt().asinh()
+    }
+}
+
+/// Möbius addition with its intermediate scalars $\beta = 1 + 2a\cdot b + \lVert b\rVert^2$,
+/// $\gamma = 1 - \lVert a\rVert^2$, $D = 1 + 2a\cdot b + \lVert a\rVert^2\lVert b\rVert^2$.
+#[derive(Debug, Clone, Copy)]
+struct Mobius<T> {
+    beta: T,
+    gamma: T,
+    den: T,
+}
+
+impl<T: Real> Mobius<T> {
+    /// From $\lVert a\rVert^2$ (with $\gamma$ given accurately), $a\cdot b$, $\lVert b\rVert^2$.
+    #[inline]
+    fn new(aa: T, gamma: T, ab: T, bb: T) -> Self {
+        let two = T::c(2.0);
+        Self {
+            beta: T::one() + two * ab + bb,
+            gamma,
+            den: T::one() + two * ab + aa * bb,
+        }
+    }
+    /// Component $i$ of $a \oplus b$.
+    #[inline]
+    fn value(&self, a: T, b: T) -> T {
+        (self.beta * a + self.gamma * b) / self.den
+    }
+}
+
+impl<T: Real> PoincareBall<T> {
+    /// Scalars of the exp step $w = \frac{\lambda}{2}T(s)u$, $s = \lambda\lVert u\rVert/2$:
+    /// returns $(\lambda, s, T(s))$.
+    #[inline]
+    fn step(p: &[T], u: &[T]) -> (T, T, T, T) {
+        let ap = one_minus_norm2(p);
+        let lam = T::c(2.0) / ap;
+        let s = T::c(0.5) * lam * norm2(u).sqrt();
+        (ap, lam, s, tanh_over_x(s))
+    }
+}
+
+impl<T: Real> Manifold for PoincareBall<T> {
+    type Scalar = T;
+    fn dim(&self) -> usize {
+        self.n
+    }
+    fn ambient_dim(&self) -> usize {
+        self.n
+    }
+    /// $p \oplus w$ with $w = \frac{\lambda_p}{2}\frac{\tanh s}{s}u$, $s = \lambda_p\lVert u\rVert/2$
+    /// (equal to $\tanh(s)\\,u/\lVert u\rVert$, finite at $u = 0$).
+    #[track_caller]
+    fn exp_into(&self, p: &[T], u: &[T], out: &mut [T]) {
+        self.expect(p.len(), "PoincareBall::exp_into: p");
+        self.expect(u.len(), "PoincareBall::exp_into: u");
+        self.expect(out.len(), "PoincareBall::exp_into: out");
+        let (ap, lam, _, ts) = Self::step(p, u);
+        let k = T::c(0.5) * lam * ts;
+        let mo = Mobius::new(norm2(p), ap, k * dot(p, u), k * k * norm2(u));
+        for ((o, &p), &u) in out.iter_mut().zip(p).zip(u) {
+            *o = mo.value(p, k * u);
+        }
+    }
+    /// $K(c^2)\\,(a_p\delta - \lVert\delta\rVert^2 p)/a_q$ (module table); 0 at $p = q$.
+    #[track_caller]
+    fn log_into(&self, p: &[T], q: &[T], out: &mut [T]) {
+        self.expect(p.len(), "PoincareBall::log_into: p");
+        self.expect(q.len(), "PoincareBall::log_into: q");
+        self.expect(out.len(), "PoincareBall::log_into: out");
+        let pr = Pair::new(p, q);
+        let k = k_of_y(pr.y) / pr.aq;
+        for ((o, &p), &q) in out.iter_mut().zip(p).zip(q) {
+            *o = k * (pr.ap * (q - p) - pr.dd * p);
+        }
+    }
+    /// $\lambda_p^2\\,u\cdot v$.
+    fn inner(&self, p: &[T], u: &[T], v: &[T]) -> T {
+        let lam = T::c(2.0) / one_minus_norm2(p);
+        lam * lam * dot(u, v)
+    }
+    fn norm(&self, p: &[T], v: &[T]) -> T {
+        T::c(2.0) / one_minus_norm2(p) * crate::numerics::norm(v)
+    }
+    /// $2\operatorname{arsinh}\big(\lVert p - q\rVert/\sqrt{(1-\lVert p\rVert^2)(1-\lVert q\rVert^2)}\big)$.
+    fn dist(&self, p: &[T], q: &[T]) -> T {
+        Pair::new(p, q).dist()
+    }
+    /// Scales $x$ to norm $1 - \epsilon$ ([`BALL_EPS`]) when it is longer, else copies it.
+    fn project_point_into(&self, x: &[T], out: &mut [T]) {
+        let r = crate::numerics::norm(x);
+        let m = T::one() - T::pick(BALL_EPS);
+        let k = if r > m { m / r } else { T::one() };
+        for (o, &x) in out.iter_mut().zip(x) {
+            *o = k * x;
+        }
+    }
+    /// The identity: $T_pB^n = \mathbb R^n$.
+    fn project_tangent_into(&self, _p: &[T], u: &[T], out: &mut [T]) {
+        out.copy_from_slice(u);
+    }
+    /// The ball is open: `p` must have $1 - \lVert p\rVert^2 > 0$ as computed (tolerance 0, since
+    /// no tolerance can put a boundary point inside); the residual is $\lVert p\rVert^2 - 1 \ge 0$.
+    fn check_point(&self, p: &[T]) -> Result<(), ManifoldError> {
+        if p.len() != self.n {
+            return Err(ManifoldError::DimensionMismatch {
+                expected: self.n,
+                got: p.len(),
+            });
+        }
+        if !all_finite(p) {
+            return Err(ManifoldError::NonFinite);
+        }
+        let a = one_minus_norm2(p);
+        if a <= T::zero() {
+            return Err(ManifoldError::NotOnManifold {
+                residual: (-a).to_f64_lossless(),
+                tol: 0.0,
+            });
+        }
+        Ok(())
+    }
+    /// Every finite vector of length `n` is tangent.
+    fn check_tangent(&self, p: &[T], v: &[T]) -> Result<(), ManifoldError> {
+        self.check_point(p)?;
+        if v.len() != self.n {
+            return Err(ManifoldError::DimensionMismatch {
+                expected: self.n,
+                got: v.len(),
+            });
+        }
+        if !all_finite(v) {
+            return Err(ManifoldError::NonFinite);
+        }
+        Ok(())
+    }
+    /// $p \oplus \kappa V$, $V = a_p\delta - \lVert\delta\rVert^2 p$ (so $\hat m = V/\lVert V\rVert$),
+    /// $\kappa = t\\,T(td/2)\frac{\operatorname{arsinh}(c)/c}{\sqrt{a_pa_q}\sqrt{\lVert\delta\rVert^2 + a_pa_q}}$,
+    /// which is $\tanh(td/2)/\lVert V\rVert$. Evaluated from $q$ with $1 - t$ when $t > 1/2$.
+    #[track_caller]
+    fn geodesic_into(&self, p: &[T], q: &[T], t: T, out: &mut [T]) {
+        self.expect(p.len(), "PoincareBall::geodesic_into: p");
+        self.expect(q.len(), "PoincareBall::geodesic_into: q");
+        self.expect(out.len(), "PoincareBall::geodesic_into: out");
+        let (a, b, t) = if t <= T::c(0.5) {
+            (p, q, t)
+        } else {
+            (q, p, T::one() - t)
+        };
+        let g = GeoParts::new(a, b, t);
+        let mo = Mobius::new(norm2(a), g.pr.ap, g.kw * g.pv, g.kw * g.kw * g.vv);
+        for i in 0..self.n {
+            out[i] = mo.value(a[i], g.kw * g.v(a, b, i));
+        }
+    }
+    /// Derivative of $t \mapsto a \oplus w(t)$ in its second argument along
+    /// $\dot w = \frac d2\operatorname{sech}^2(td/2)\\,\hat m$ (closed form, finite at $d = 0$).
+    #[track_caller]
+    fn geodesic_velocity_into(&self, p: &[T], q: &[T], t: T, out: &mut [T]) {
+        self.expect(p.len(), "PoincareBall::geodesic_velocity_into: p");
+        self.expect(q.len(), "PoincareBall::geodesic_velocity_into: q");
+        self.expect(out.len(), "PoincareBall::geodesic_velocity_into: out");
+        let (a, b, t, sign) = if t <= T::c(0.5) {
+            (p, q, t, T::one())
+        } else {
+            (q, p, T::one() - t, -T::one())
+        };
+        let g = GeoParts::new(a, b, t);
+        let aa = norm2(a);
+        let (ab, bb) = (g.kw * g.pv, g.kw * g.kw * g.vv);
+        let mo = Mobius::new(aa, g.pr.ap, ab, bb);
+        let (adb, bdb) = (g.kb * g.pv, g.kw * g.kb * g.vv);
+        let two = T::c(2.0);
+        // β̇a − MḊ = 2(a·ḃ)(a − M) + 2(b·ḃ)(a − ‖a‖²M) with a − M = −γ(‖b‖²a + b)/D:
+        // the textbook form cancels a factor 1/a_p near the boundary.
+        let k1 = -two * adb * mo.gamma / mo.den;
+        for i in 0..self.n {
+            let vi = g.v(a, b, i);
+            let w = g.kw * vi;
+            let m = mo.value(a[i], w);
+            out[i] = sign
+                * (mo.gamma * g.kb * vi + k1 * (bb * a[i] + w) + two * bdb * (a[i] - aa * m))
+                / mo.den;
+        }
+    }
+    fn injectivity_radius(&self) -> T {
+        T::infinity()
+    }
+}
+
+/// Shared scalars of the ball geodesic from `a` to `b` at time `t`.
+struct GeoParts<T> {
+    pr: Pair<T>,
+    /// $w = \kappa_w V$.
+    kw: T,
+    /// $\dot w = \kappa_b V$.
+    kb: T,
+    /// $a \cdot V$.
+    pv: T,
+    /// $\lVert V\rVert^2$.
+    vv: T,
+}
+
+impl<T: Real> GeoParts<T> {
+    fn new(a: &[T], b: &[T], t: T) -> Self {
+        let pr = Pair::new(a, b);
+        let d = pr.dist();
+        let c = pr.y.sqrt();
+        let root = (pr.ap * pr.aq).sqrt() * (pr.dd + pr.ap * pr.aq).sqrt();
+        let hc = asinh_over_x(c) / root;
+        let s = T::c(0.5) * t * d;
+        let ch = s.cosh();
+        let kw = t * tanh_over_x(s) * hc;
+        let kb = hc / (ch * ch);
+        let (mut pv, mut vv) = (T::zero(), T::zero());
+        for (&x, &y) in a.iter().zip(b) {
+            let v = pr.ap * (y - x) - pr.dd * x;
+            pv = x.mul_add(v, pv);
+            vv = v.mul_add(v, vv);
+        }
+        Self { pr, kw, kb, pv, vv }
+    }
+    #[inline]
+    fn v(&self, a: &[T], b: &[T], i: usize) -> T {
+        self.pr.ap * (b[i] - a[i]) - self.pr.dd * a[i]
+    }
+}
+
+impl<T: Real> ParallelTransport for PoincareBall<T> {
+    /// $\frac{a_q}{a_p}\operatorname{gyr}\lbrack q, -p\rbrack v$. Ungar's closed form
+    /// $\operatorname{gyr}\lbrack q, -p\rbrack v = v + 2(Aq - Bp)/D$ cancels catastrophically near
+    /// the boundary (its terms are $O(1)$, its value $O(a_p)$); substituting $q = p + \delta$,
+    /// $\lVert p\rVert^2 = 1 - a_p$ gives the cancellation-free
+    /// $Aq - Bp = (a_p\\,\delta\cdot v - \lVert\delta\rVert^2\\,p\cdot v)\\,p + A\\,\delta$ with
+    /// $A = 2(p\cdot\delta)(p\cdot v) - a_p\\,p\cdot v - (1 - a_p)\\,\delta\cdot v$ and
+    /// $D = \lVert\delta\rVert^2 + a_pa_q$ (derivation in `docs/math/hyperbolic.md`).
+    #[track_caller]
+    fn transport_into(&self, p: &[T], q: &[T], v: &[T], out: &mut [T]) {
+        self.expect(p.len(), "PoincareBall::transport_into: p");
+        self.expect(q.len(), "PoincareBall::transport_into: q");
+        self.expect(v.len(), "PoincareBall::transport_into: v");
+        self.expect(out.len(), "PoincareBall::transport_into: out");
+        let pr = Pair::new(p, q);
+        let (mut pd, mut pv, mut dv) = (T::zero(), T::zero(), T::zero());
+        for i in 0..self.n {
+            let d = q[i] - p[i];
+            pd = p[i].mul_add(d, pd);
+            pv = p[i].mul_add(v[i], pv);
+            dv = d.mul_add(v[i], dv);
+        }
+        let two = T::c(2.0);
+        let a = two * pd * pv - pr.ap * pv - (T::one() - pr.ap) * dv;
+        let cp = pr.ap * dv - pr.dd * pv;
+        let k = two / (pr.dd + pr.ap * pr.aq);
+        let r = pr.aq / pr.ap;
+        for i in 0..self.n {
+            out[i] = r * (v[i] + k * (cp * p[i] + a * (q[i] - p[i])));
+        }
+    }
+}
+
+impl<T: Real> ConstantCurvature for PoincareBall<T> {
+    fn curvature(&self) -> T {
+        -T::one()
+    }
+}
+
+impl<T: Real> Sample for PoincareBall<T> {
+    /// The Lorentz base $\mathcal{WN}(o, I)$ pushed through the isometry:
+    /// $p = \tanh(\lVert v\rVert/2)\\,v/\lVert v\rVert = \tfrac12 T(\lVert v\rVert/2)\\,v$,
+    /// $v \sim \mathcal N(0, I_n)$ (geoopt's $\exp_0(v/\lambda_0)$).
+    #[track_caller]
+    fn sample_base_into<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [T]) {
+        self.expect(out.len(), "PoincareBall::sample_base_into: out");
+        for o in out.iter_mut() {
+            *o = T::standard_normal(rng);
+        }
+        let r = norm2(out).sqrt();
+        let k = T::c(0.5) * tanh_over_x(T::c(0.5) * r);
+        for o in out.iter_mut() {
+            *o *= k;
+        }
+    }
+    /// $-\tfrac{r^2}{2} - \tfrac n2\log 2\pi - (n-1)\log\frac{\sinh r}{r}$, $r = d(0, p) =
+    /// 2\operatorname{arsinh}(\lVert p\rVert/\sqrt{1-\lVert p\rVert^2})$ (w.r.t. the Riemannian
+    /// volume, the same function of $r$ as on [`Lorentz`]).
+    fn base_log_density(&self, p: &[T]) -> T {
+        let r = T::c(2.0) * (norm2(p).sqrt() / one_minus_norm2(p).sqrt()).asinh();
+        let n = self.n as f64;
+        -T::c(0.5) * r * r
+            - T::c(0.5 * n * (2.0 * core::f64::consts::PI).ln())
+            - T::c(n - 1.0) * ln_sinhc(r)
+    }
+}
+
+impl<T: Real> Diffeo for PoincareBall<T> {
+    type Target = Lorentz<T>;
+    fn target(&self) -> Lorentz<T> {
+        Lorentz::new(self.n).expect("n >= 1 by construction")
+    }
+    /// $x = \big(1 + \lVert p\rVert^2, 2p\big)/(1 - \lVert p\rVert^2)$.
+    #[track_caller]
+    fn to_target_into(&self, p: &[T], out: &mut [T]) {
+        self.expect(p.len(), "PoincareBall::to_target_into: p");
+        expect_dim(out.len(), self.n + 1, "PoincareBall::to_target_into: out");
+        let ap = one_minus_norm2(p);
+        out[0] = (T::one() + norm2(p)) / ap;
+        for i in 0..self.n {
+            out[i + 1] = T::c(2.0) * p[i] / ap;
+        }
+    }
+    /// $p = \bar x/(1 + x_0)$.
+    #[track_caller]
+    fn from_target_into(&self, x: &[T], out: &mut [T]) {
+        expect_dim(x.len(), self.n + 1, "PoincareBall::from_target_into: x");
+        self.expect(out.len(), "PoincareBall::from_target_into: out");
+        let k = T::one() / (T::one() + x[0]);
+        for i in 0..self.n {
+            out[i] = k * x[i + 1];
+        }
+    }
+    /// $d\varphi_p(u) = \big(\lambda_p^2\\,p\cdot u,\ \lambda_p u + \lambda_p^2(p\cdot u)\\,p\big)$.
+    #[track_caller]
+    fn push_tangent_into(&self, p: &[T], u: &[T], out: &mut [T]) {
+        self.expect(p.len(), "PoincareBall::push_tangent_into: p");
+        self.expect(u.len(), "PoincareBall::push_tangent_into: u");
+        expect_dim(
+            out.len(),
+            self.n + 1,
+            "PoincareBall::push_tangent_into: out",
+        );
+        let lam = T::c(2.0) / one_minus_norm2(p);
+        let k = lam * lam * dot(p, u);
+        out[0] = k;
+        for i in 0..self.n {
+            out[i + 1] = lam * u[i] + k * p[i];
+        }
+    }
+    /// $d(\varphi^{-1})\_x(w) = \bar w/(1 + x_0) - \bar x\\,w_0/(1 + x_0)^2$.
+    #[track_caller]
+    fn pull_tangent_into(&self, x: &[T], w: &[T], out: &mut [T]) {
+        expect_dim(x.len(), self.n + 1, "PoincareBall::pull_tangent_into: x");
+        expect_dim(w.len(), self.n + 1, "PoincareBall::pull_tangent_into: w");
+        self.expect(out.len(), "PoincareBall::pull_tangent_into: out");
+        let k = T::one() / (T::one() + x[0]);
+        let k2 = k * k * w[0];
+        for i in 0..self.n {
+            out[i] = k * w[i + 1] - k2 * x[i + 1];
+        }
+    }
+}
+
+/// Derivative pieces of the exp step $w = \frac{\lambda}{2}T(s)u$.
+struct StepParts<T> {
+    ap: T,
+    lam: T,
+    ts: T,
+    tp: T,
+    /// $k = \frac\lambda2 T(s)$, $w = ku$.
+    k: T,
+    uu: T,
+}
+
+impl<T: Real> StepParts<T> {
+    fn new(p: &[T], u: &[T]) -> Self {
+        let (ap, lam, s, ts) = PoincareBall::<T>::step(p, u);
+        Self {
+            ap,
+            lam,
+            ts,
+            tp: tanh_over_x_prime_over_x(s),
+            k: T::c(0.5) * lam * ts,
+            uu: norm2(u),
+        }
+    }
+    /// $\dot w = \alpha_1 u + k\dot u$ with
+    /// $\alpha_1 = \frac{\dot\lambda}{2}T + \frac\lambda2 T_p\frac{\lambda\dot\lambda r^2 + \lambda^2 u\cdot\dot u}{4}$,
+    /// $\dot\lambda = \lambda^2 p\cdot\dot p$. Returns $\alpha_1$.
+    fn alpha1(&self, pdp: T, udu: T) -> T {
+        let lam = self.lam;
+        let ldot = lam * lam * pdp;
+        T::c(0.5) * ldot * self.ts
+            + T::c(0.125) * lam * self.tp * (lam * ldot * self.uu + lam * lam * udu)
+    }
+}
+
+impl<T: Real> Differentiable for PoincareBall<T> {
+    /// Chain rule through $w(p, u)$ and Möbius addition (`docs/math/hyperbolic.md`).
+    #[track_caller]
+    fn exp_jvp(&self, p: &[T], u: &[T], dp: &[T], du: &[T], out: &mut [T]) {
+        self.expect(out.len(), "PoincareBall::exp_jvp: out");
+        let sp = StepParts::new(p, u);
+        let a1 = sp.alpha1(dot(p, dp), dot(u, du));
+        let k = sp.k;
+        // b = k u, ḃ = a1 u + k u̇; a = p, ȧ = ṗ.
+        let aa = norm2(p);
+        let ab = k * dot(p, u);
+        let bb = k * k * sp.uu;
+        let mo = Mobius::new(aa, sp.ap, ab, bb);
+        let (mut adb, mut bdb, mut dab, mut ada) = (T::zero(), T::zero(), T::zero(), T::zero());
+        for i in 0..self.n {
+            let db = a1 * u[i] + k * du[i];
+            adb += p[i] * db;
+            bdb += k * u[i] * db;
+            dab += dp[i] * k * u[i];
+            ada += p[i] * dp[i];
+        }
+        let two = T::c(2.0);
+        // Ṁ D = βȧ + γḃ − 2Xγ(‖b‖²a + b)/D + 2(b·ḃ)(a − ‖a‖²M) − 2(a·ȧ)(b + ‖b‖²M),
+        // X = ȧ·b + a·ḃ: the textbook β̇a − MḊ cancels near the boundary.
+        let kx = -two * (dab + adb) * mo.gamma / mo.den;
+        for i in 0..self.n {
+            let b = k * u[i];
+            let db = a1 * u[i] + k * du[i];
+            let m = mo.value(p[i], b);
+            out[i] = (mo.beta * dp[i]
+                + mo.gamma * db
+                + kx * (bb * p[i] + b)
+                + two * bdb * (p[i] - aa * m)
+                - two * ada * (b + bb * m))
+                / mo.den;
+        }
+    }
+    #[track_caller]
+    fn exp_vjp(&self, p: &[T], u: &[T], g: &[T], gp: &mut [T], gu: &mut [T]) {
+        self.expect(g.len(), "PoincareBall::exp_vjp: g");
+        let sp = StepParts::new(p, u);
+        let k = sp.k;
+        let aa = norm2(p);
+        let pu = dot(p, u);
+        let bb = k * k * sp.uu;
+        let mo = Mobius::new(aa, sp.ap, k * pu, bb);
+        // g' = G/D, μ = G·M/D.
+        let (mut ga, mut gb, mut gm, mut gc) = (T::zero(), T::zero(), T::zero(), T::zero());
+        for i in 0..self.n {
+            let b = k * u[i];
+            ga += g[i] * p[i];
+            gb += g[i] * b;
+            gm += g[i] * mo.value(p[i], b);
+            gc += g[i] * (bb * p[i] + b);
+        }
+        let inv = T::one() / mo.den;
+        let (ga, gb, mu) = (ga * inv, gb * inv, gm * inv);
+        let two = T::c(2.0);
+        // g'·a − μ = G·(a − M)/D = −γ G·(‖b‖²a + b)/D² (no cancellation); then
+        // ∇_a = 2(g'·a − μ)b + βg' − 2(g'·b + ‖b‖²μ)a,
+        // ∇_b = γg' + 2(g'·a − μ)a + 2(g'·a − ‖a‖²μ)b.
+        // Then b = k u: ⟨∇_b, ḃ⟩ = α1 (∇_b·u) + k ∇_b·u̇, α1 linear in p·ṗ, u·u̇.
+        let gam = -mo.gamma * gc * inv * inv;
+        let mut nbu = T::zero();
+        for i in 0..self.n {
+            let b = k * u[i];
+            let nb = mo.gamma * g[i] * inv + two * gam * p[i] + two * (ga - aa * mu) * b;
+            nbu += nb * u[i];
+            gu[i] += k * nb;
+            gp[i] += two * gam * b + mo.beta * g[i] * inv - two * (gb + bb * mu) * p[i];
+        }
+        // α1 = c_p (p·ṗ) + c_u (u·u̇).
+        let lam = sp.lam;
+        let c_p =
+            T::c(0.5) * lam * lam * sp.ts + T::c(0.125) * lam * sp.tp * lam * lam * lam * sp.uu;
+        let c_u = T::c(0.125) * lam * sp.tp * lam * lam;
+        for i in 0..self.n {
+            gp[i] += nbu * c_p * p[i];
+            gu[i] += nbu * c_u * u[i];
+        }
+    }
+    /// $L = K(y)V/a_q$, $V = a_p\delta - \lVert\delta\rVert^2p$, $y = \lVert\delta\rVert^2/(a_pa_q)$:
+    /// $\dot L = K'\dot y\\,V/a_q + K\dot V/a_q - KV\dot a_q/a_q^2$.
+    #[track_caller]
+    fn log_jvp(&self, p: &[T], q: &[T], dp: &[T], dq: &[T], out: &mut [T]) {
+        self.expect(out.len(), "PoincareBall::log_jvp: out");
+        let pr = Pair::new(p, q);
+        let (k, kp) = (k_of_y(pr.y), k_prime(pr.y));
+        let two = T::c(2.0);
+        let (mut ddd, mut pdp, mut qdq) = (T::zero(), T::zero(), T::zero());
+        for i in 0..self.n {
+            let dd = dq[i] - dp[i];
+            ddd += (q[i] - p[i]) * dd;
+            pdp += p[i] * dp[i];
+            qdq += q[i] * dq[i];
+        }
+        let (dap, daq) = (-two * pdp, -two * qdq);
+        let ydot = two * ddd / (pr.ap * pr.aq) - pr.y * (dap / pr.ap + daq / pr.aq);
+        let c1 = (kp * ydot - k * daq / pr.aq) / pr.aq;
+        let c2 = k / pr.aq;
+        for i in 0..self.n {
+            let del = q[i] - p[i];
+            let v = pr.ap * del - pr.dd * p[i];
+            let vdot = dap * del + pr.ap * (dq[i] - dp[i]) - two * ddd * p[i] - pr.dd * dp[i];
+            out[i] = c1 * v + c2 * vdot;
+        }
+    }
+    #[track_caller]
+    fn log_vjp(&self, p: &[T], q: &[T], g: &[T], gp: &mut [T], gq: &mut [T]) {
+        self.expect(g.len(), "PoincareBall::log_vjp: g");
+        let pr = Pair::new(p, q);
+        let (k, kp) = (k_of_y(pr.y), k_prime(pr.y));
+        let two = T::c(2.0);
+        let (mut gv, mut gd, mut gpd) = (T::zero(), T::zero(), T::zero());
+        for i in 0..self.n {
+            let del = q[i] - p[i];
+            gv += g[i] * (pr.ap * del - pr.dd * p[i]);
+            gd += g[i] * del;
+            gpd += g[i] * p[i];
+        }
+        let a1 = kp * gv / pr.aq;
+        let a2 = k / pr.aq;
+        let a3 = -k * gv / (pr.aq * pr.aq);
+        // ẏ = 2(δ·δ̇)/(a_p a_q) − y(ȧp/ap + ȧq/aq);
+        // G·V̇ = ȧp(G·δ) + ap(G·δ̇) − 2(δ·δ̇)(G·p) − ‖δ‖²(G·ṗ).
+        let c_dd = a1 * two / (pr.ap * pr.aq) - a2 * two * gpd; // on δ·δ̇
+        let c_ap = -a1 * pr.y / pr.ap + a2 * gd; // on ȧp
+        let c_aq = -a1 * pr.y / pr.aq + a3; // on ȧq
+        for i in 0..self.n {
+            let del = q[i] - p[i];
+            let cd = c_dd * del + a2 * pr.ap * g[i]; // coefficient vector on δ̇
+            gq[i] += cd - two * c_aq * q[i];
+            gp[i] += -cd - two * c_ap * p[i] - a2 * pr.dd * g[i];
+        }
+    }
+    /// $\dot d = \frac{2}{\sqrt{a_pa_q}\sqrt{1+y}}\Big(\frac{\delta\cdot\dot\delta}{\lVert\delta\rVert} - \frac{\lVert\delta\rVert}{2}\big(\frac{\dot a_p}{a_p} + \frac{\dot a_q}{a_q}\big)\Big)$; 0 at $p = q$.
+    fn dist_jvp(&self, p: &[T], q: &[T], dp: &[T], dq: &[T]) -> T {
+        let pr = Pair::new(p, q);
+        if pr.dd == T::zero() {
+            return T::zero();
+        }
+        let nd = pr.dd.sqrt();
+        let (mut ddd, mut pdp, mut qdq) = (T::zero(), T::zero(), T::zero());
+        for i in 0..self.n {
+            ddd += (q[i] - p[i]) * (dq[i] - dp[i]);
+            pdp += p[i] * dp[i];
+            qdq += q[i] * dq[i];
+        }
+        let two = T::c(2.0);
+        let pre = two / ((pr.ap * pr.aq).sqrt() * (T::one() + pr.y).sqrt());
+        pre * (ddd / nd + nd * (pdp / pr.ap + qdq / pr.aq))
+    }
+    fn dist_vjp(&self, p: &[T], q: &[T], g: T, gp: &mut [T], gq: &mut [T]) {
+        let pr = Pair::new(p, q);
+        if pr.dd == T::zero() {
+            return;
+        }
+        let nd = pr.dd.sqrt();
+        let pre = g * T::c(2.0) / ((pr.ap * pr.aq).sqrt() * (T::one() + pr.y).sqrt());
+        for i in 0..self.n {
+            let u = (q[i] - p[i]) / nd;
+            gp[i] += pre * (-u + nd * p[i] / pr.ap);
+            gq[i] += pre * (u + nd * q[i] / pr.aq);
+        }
+    }
+    /// $2\lambda^3(p\cdot\dot p)(u\cdot v) + \lambda^2(\dot u\cdot v + u\cdot\dot v)$.
+    fn inner_jvp(&self, p: &[T], u: &[T], v: &[T], dp: &[T], du: &[T], dv: &[T]) -> T {
+        let lam = T::c(2.0) / one_minus_norm2(p);
+        let l2 = lam * lam;
+        T::c(2.0) * l2 * lam * dot(p, dp) * dot(u, v) + l2 * (dot(du, v) + dot(u, dv))
+    }
+    fn inner_vjp(&self, p: &[T], u: &[T], v: &[T], g: T, gp: &mut [T], gu: &mut [T], gv: &mut [T]) {
+        let lam = T::c(2.0) / one_minus_norm2(p);
+        let l2 = lam * lam;
+        let kp = g * T::c(2.0) * l2 * lam * dot(u, v);
+        for i in 0..self.n {
+            gp[i] += kp * p[i];
+            gu[i] += g * l2 * v[i];
+            gv[i] += g * l2 * u[i];
+        }
+    }
+    fn project_tangent_jvp(&self, _p: &[T], _u: &[T], _dp: &[T], du: &[T], out: &mut [T]) {
+        out.copy_from_slice(du);
+    }
+    fn project_tangent_vjp(&self, _p: &[T], _u: &[T], g: &[T], _gp: &mut [T], gu: &mut [T]) {
+        for i in 0..g.len() {
+            gu[i] += g[i];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lorentz::tests::{check_derivatives, ref_dist, Dd};
+    use crate::ManifoldExt;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    /// Allocating wrappers of the [`Diffeo`] kernels for the tests.
+    #[allow(clippy::wrong_self_convention)]
+    trait DiffeoExt {
+        fn to_target(&self, p: &[f64]) -> Vec<f64>;
+        fn from_target(&self, x: &[f64]) -> Vec<f64>;
+        fn push_tangent(&self, p: &[f64], u: &[f64]) -> Vec<f64>;
+        fn pull_tangent(&self, x: &[f64], w: &[f64]) -> Vec<f64>;
+    }
+    impl DiffeoExt for PoincareBall<f64> {
+        fn to_target(&self, p: &[f64]) -> Vec<f64> {
+            let mut o = vec![0.0; p.len() + 1];
+            self.to_target_into(p, &mut o);
+            o
+        }
+        fn from_target(&self, x: &[f64]) -> Vec<f64> {
+            let mut o = vec![0.0; x.len() - 1];
+            self.from_target_into(x, &mut o);
+            o
+        }
+        fn push_tangent(&self, p: &[f64], u: &[f64]) -> Vec<f64> {
+            let mut o = vec![0.0; p.len() + 1];
+            self.push_tangent_into(p, u, &mut o);
+            o
+        }
+        fn pull_tangent(&self, x: &[f64], w: &[f64]) -> Vec<f64> {
+            let mut o = vec![0.0; x.len() - 1];
+            self.pull_tangent_into(x, w, &mut o);
+            o
+        }
+    }
+
+    fn grid() -> Vec<f64> {
+        let mut xs: Vec<f64> = (0..=300)
+            .map(|i| 1e-8 * (1e8f64).powf(i as f64 / 300.0))
+            .collect();
+        for c in [1e-4, 1e-2, 0.04, 0.2, 0.25, 0.5] {
+            for f in [0.999, 0.99999, 1.0, 1.00001, 1.001] {
+                xs.push(c * f);
+            }
+        }
+        xs
+    }
+
+    fn scan(
+        name: &str,
+        f32f: impl Fn(f32) -> f32,
+        f64f: impl Fn(f64) -> f64,
+        reference: impl Fn(f64) -> f64,
+        domain: f64,
+        tol64: f64,
+    ) {
+        let (mut w32, mut w64) = ((0.0f64, 0.0), (0.0f64, 0.0));
+        for x in grid() {
+            if x > domain {
+                continue;
+            }
+            let x32 = x as f32;
+            let r32 = reference(x32 as f64);
+            let e32 = ((f32f(x32) as f64 - r32) / r32.abs()).abs();
+            let r = reference(x);
+            let e64 = ((f64f(x) - r) / r.abs()).abs();
+            if e32 > w32.0 {
+                w32 = (e32, x);
+            }
+            if e64 > w64.0 {
+                w64 = (e64, x);
+            }
+        }
+        assert!(w32.0 < 1e-6, "{name} f32 {w32:?}");
+        assert!(w64.0 < tol64, "{name} f64 {w64:?}");
+    }
+
+    /// Taylor coefficients of tanh from tanh' = 1 − tanh².
+    fn tanh_coeffs(n: usize) -> Vec<f64> {
+        let mut t = vec![0.0; n];
+        t[1] = 1.0;
+        for m in 1..n - 1 {
+            let conv: f64 = (0..=m).map(|i| t[i] * t[m - i]).sum();
+            t[m + 1] = -conv / (m + 1) as f64;
+        }
+        t
+    }
+
+    #[test]
+    fn series_accuracy_scans() {
+        let t = tanh_coeffs(121);
+        scan(
+            "tanh_over_x_prime_over_x",
+            tanh_over_x_prime_over_x::<f32>,
+            tanh_over_x_prime_over_x::<f64>,
+            |s| {
+                (1..60)
+                    .map(|k| 2.0 * k as f64 * t[2 * k + 1] * s.powi(2 * k as i32 - 2))
+                    .sum()
+            },
+            1.0,
+            3e-14,
+        );
+        // K(y) = Σ (−1)^n 4^n (n!)²/(2n+1)! yⁿ, ratio −2(n+1)/(2n+3).
+        let kc: Vec<f64> = (0..400)
+            .scan(1.0, |c, n| {
+                let v = *c;
+                *c *= -2.0 * (n as f64 + 1.0) / (2.0 * n as f64 + 3.0);
+                Some(v)
+            })
+            .collect();
+        scan(
+            "k_of_y",
+            k_of_y::<f32>,
+            k_of_y::<f64>,
+            |y| {
+                kc.iter()
+                    .enumerate()
+                    .map(|(n, c)| c * y.powi(n as i32))
+                    .sum()
+            },
+            0.5,
+            1e-14,
+        );
+        scan(
+            "k_prime",
+            k_prime::<f32>,
+            k_prime::<f64>,
+            |y| {
+                kc.iter()
+                    .enumerate()
+                    .skip(1)
+                    .map(|(n, c)| n as f64 * c * y.powi(n as i32 - 1))
+                    .sum()
+            },
+            0.5,
+            2e-14,
+        );
+        // arsinh(x)/x = Σ (−1)ⁿ (2n)!/(4ⁿ (n!)² (2n+1)) x^{2n}
+        scan(
+            "asinh_over_x",
+            asinh_over_x::<f32>,
+            asinh_over_x::<f64>,
+            |x| {
+                let mut c = 1.0;
+                let mut s = 0.0;
+                for n in 0..200i32 {
+                    s += c / (2 * n + 1) as f64 * x.powi(2 * n);
+                    c *= -((2 * n + 1) as f64) / ((2 * n + 2) as f64);
+                }
+                s
+            },
+            0.5,
+            1e-15,
+        );
+    }
+
+    /// Reference ball distance of exact inputs, double-double.
+    fn ref_ball_dist(p: &[f64], q: &[f64]) -> f64 {
+        let (mut ap, mut aq, mut dd) = (Dd::from(1.0), Dd::from(1.0), Dd::from(0.0));
+        for (&a, &b) in p.iter().zip(q) {
+            let (a, b) = (Dd::from(a), Dd::from(b));
+            ap = ap.sub(a.mul(a));
+            aq = aq.sub(b.mul(b));
+            let d = a.sub(b);
+            dd = dd.add(d.mul(d));
+        }
+        2.0 * dd.div(ap.mul(aq)).0.sqrt().asinh()
+    }
+
+    fn unit(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
+        let v: Vec<f64> = (0..n).map(|_| f64::standard_normal(rng)).collect();
+        let r = crate::numerics::norm(&v);
+        v.iter().map(|x| x / r).collect()
+    }
+    fn scaled(v: &[f64], k: f64) -> Vec<f64> {
+        v.iter().map(|x| x * k).collect()
+    }
+
+    /// Points at Euclidean norm `rho` and tangent unit (metric) directions.
+    fn pairs(rho: f64, sep: f64, rng: &mut ChaCha8Rng) -> Vec<(Vec<f64>, Vec<f64>)> {
+        let b = PoincareBall::<f64>::new(3).unwrap();
+        let p = scaled(&unit(rng, 3), rho);
+        let mut out = vec![];
+        for _ in 0..4 {
+            let w = unit(rng, 3);
+            let v = scaled(&w, sep / b.norm(&p, &w));
+            out.push((p.clone(), b.exp(&p, &v)));
+        }
+        // radial
+        let dir = scaled(&p, 1.0 / rho.max(1e-300));
+        if rho > 0.0 {
+            let v = scaled(&dir, -sep / b.norm(&p, &dir));
+            out.push((p.clone(), b.exp(&p, &v)));
+        }
+        out
+    }
+
+    #[test]
+    fn dist_accuracy_and_agreement_with_lorentz() {
+        let b = PoincareBall::<f64>::new(3).unwrap();
+        let b32 = PoincareBall::<f32>::new(3).unwrap();
+        let h = b.target();
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let mut worst = 0.0f64;
+        let mut worst32 = [0.0f64; 3];
+        for &rho in &[0.0, 0.3, 0.9, 0.999, 1.0 - 1e-6] {
+            for &sep in &[1e-10, 1e-6, 1e-3, 0.5, 3.0, 12.0] {
+                for (p, q) in pairs(rho, sep, &mut rng) {
+                    if one_minus_norm2(&q) < 1e-12 {
+                        continue;
+                    }
+                    let d = b.dist(&p, &q);
+                    let r = ref_ball_dist(&p, &q);
+                    worst = worst.max(((d - r) / r).abs());
+                    // the isometry: Lorentz distance of the images (exact images in dd would
+                    // be the reference; the rounding of the images costs ε x0)
+                    let (x, y) = (b.to_target(&p), b.to_target(&q));
+                    let dl = ref_dist(&x[1..], &y[1..]);
+                    let res = 8.0 * f64::EPSILON * x[0].max(y[0]);
+                    assert!(
+                        (dl - r).abs() <= 1e-12 * r + res,
+                        "rho={rho} sep={sep}: {dl} {r}"
+                    );
+                    assert!((h.dist(&x, &y) - r).abs() <= 1e-12 * r + res);
+                    let (p32, q32): (Vec<f32>, Vec<f32>) = (
+                        p.iter().map(|&a| a as f32).collect(),
+                        q.iter().map(|&a| a as f32).collect(),
+                    );
+                    let (pw, qw): (Vec<f64>, Vec<f64>) = (
+                        p32.iter().map(|&a| a as f64).collect(),
+                        q32.iter().map(|&a| a as f64).collect(),
+                    );
+                    if one_minus_norm2(&qw) > 0.0 && one_minus_norm2(&pw) > 0.0 {
+                        let r32 = ref_ball_dist(&pw, &qw);
+                        if r32 > 0.0 {
+                            let e = ((b32.dist(&p32, &q32) as f64 - r32) / r32).abs();
+                            let nmax = crate::numerics::norm(&qw).max(rho);
+                            let slot = if nmax <= 0.9 {
+                                0
+                            } else if nmax <= 0.999 {
+                                1
+                            } else {
+                                2
+                            };
+                            worst32[slot] = worst32[slot].max(e);
+                        }
+                    }
+                }
+            }
+        }
+        eprintln!("ball dist f64 worst {worst:e}; f32 (≤0.9, ≤0.999, ≤1−1e-6) {worst32:?}");
+        assert!(worst < 2e-15, "{worst}");
+        assert!(worst32.iter().all(|&w| w < 1e-6), "{worst32:?}");
+    }
+
+    #[test]
+    fn isometry_maps_operations() {
+        let b = PoincareBall::<f64>::new(2).unwrap();
+        let h = b.target();
+        let mut rng = ChaCha8Rng::seed_from_u64(23);
+        for &rho in &[0.0, 0.5, 0.95] {
+            let p = scaled(&unit(&mut rng, 2), rho);
+            let u = scaled(&unit(&mut rng, 2), 0.3);
+            let x = b.to_target(&p);
+            assert!(h.check_point(&x).is_ok());
+            let p2 = b.from_target(&x);
+            assert!(p.iter().zip(&p2).all(|(a, c)| (a - c).abs() < 1e-15));
+            let w = b.push_tangent(&p, &u);
+            assert!(h.check_tangent(&x, &w).is_ok());
+            assert!((h.norm(&x, &w) - b.norm(&p, &u)).abs() < 1e-13 * b.norm(&p, &u));
+            let u2 = b.pull_tangent(&x, &w);
+            assert!(u.iter().zip(&u2).all(|(a, c)| (a - c).abs() < 1e-14));
+            // exp, log and transport commute with the isometry
+            let q = b.exp(&p, &u);
+            let y = h.exp(&x, &w);
+            let q2 = b.from_target(&y);
+            assert!(
+                q.iter().zip(&q2).all(|(a, c)| (a - c).abs() < 1e-14),
+                "{q:?} {q2:?}"
+            );
+            let l = b.log(&p, &q);
+            assert!(l.iter().zip(&u).all(|(a, c)| (a - c).abs() < 1e-12 * 0.3));
+            let v = scaled(&unit(&mut rng, 2), 0.7);
+            let pv = b.transport(&p, &q, &v);
+            let pv_l = b.pull_tangent(&y, &h.transport(&x, &y, &b.push_tangent(&p, &v)));
+            assert!(
+                pv.iter().zip(&pv_l).all(|(a, c)| (a - c).abs() < 1e-13),
+                "{pv:?} {pv_l:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn round_trips_transport_and_geodesics() {
+        let b = PoincareBall::<f64>::new(3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(29);
+        for &rho in &[0.0, 0.4, 0.99, 1.0 - 1e-6] {
+            for &sep in &[1e-12, 1e-8, 1e-3, 0.5, 4.0] {
+                for (p, q) in pairs(rho, sep, &mut rng) {
+                    let ap = one_minus_norm2(&p);
+                    // an ulp of p is ε/a_p in hyperbolic distance
+                    let res = 4.0 * f64::EPSILON / ap;
+                    let d = b.dist(&p, &q);
+                    let l = b.log(&p, &q);
+                    let nl = b.norm(&p, &l);
+                    assert!(
+                        (nl - d).abs() <= 1e-12 * d + 1e-300,
+                        "rho={rho} sep={sep}: {nl} {d}"
+                    );
+                    let q2 = b.exp(&p, &l);
+                    let e = b.dist(&q, &q2);
+                    assert!(
+                        e <= 1e-12 * d + res * (1.0 + d.cosh()),
+                        "rho={rho} sep={sep}: {e}"
+                    );
+                    // transport
+                    let v = unit(&mut rng, 3);
+                    let w = unit(&mut rng, 3);
+                    let (pv, pw) = (b.transport(&p, &q, &v), b.transport(&p, &q, &w));
+                    let (i0, i1) = (b.inner(&p, &v, &w), b.inner(&q, &pv, &pw));
+                    let n0 = b.inner(&p, &v, &v);
+                    assert!(
+                        (i0 - i1).abs() <= 1e-11 * n0,
+                        "rho={rho} sep={sep}: {i0} {i1}"
+                    );
+                    let pl = b.transport(&p, &q, &l);
+                    let ml = b.log(&q, &p);
+                    let diff: Vec<f64> = pl.iter().zip(&ml).map(|(a, c)| a + c).collect();
+                    let e = b.norm(&q, &diff);
+                    assert!(
+                        e <= 1e-11 * d + res,
+                        "rho={rho} sep={sep}: transport log {e}"
+                    );
+                    // geodesic
+                    assert_eq!(b.geodesic(&p, &q, 0.0), p);
+                    assert_eq!(b.geodesic(&p, &q, 1.0), q);
+                    let v0 = b.geodesic_velocity(&p, &q, 0.0);
+                    let lmax = crate::numerics::max_abs(&l);
+                    for (a, c) in v0.iter().zip(&l) {
+                        assert!(
+                            (a - c).abs() <= 1e-12 * lmax,
+                            "rho={rho} sep={sep}: {a} {c}"
+                        );
+                    }
+                    for &t in &[0.3, 0.5, 0.5 + 1e-12, 0.9] {
+                        let g = b.geodesic(&p, &q, t);
+                        let ge = b.exp(&p, &scaled(&l, t));
+                        let e = b.dist(&g, &ge);
+                        assert!(e <= 1e-12 * d + res * (1.0 + d.cosh()), "t={t}: {e}");
+                        let vel = b.geodesic_velocity(&p, &q, t);
+                        let nv = b.norm(&g, &vel);
+                        // the metric at the rounded γ(t) is itself only known to ε/a_γ
+                        let amin = one_minus_norm2(&g).min(ap).min(one_minus_norm2(&q));
+                        let tol = 1e-12 + 64.0 * f64::EPSILON / amin;
+                        assert!(
+                            (nv - d).abs() <= tol * d,
+                            "rho={rho} t={t}: |v| {nv} {d} tol {tol}"
+                        );
+                        if sep >= 1e-3 && rho < 0.999 {
+                            let dt = 1e-6;
+                            let (gp, gm) = (b.geodesic(&p, &q, t + dt), b.geodesic(&p, &q, t - dt));
+                            for i in 0..3 {
+                                let fd = (gp[i] - gm[i]) / (2.0 * dt);
+                                assert!((fd - vel[i]).abs() <= 1e-7 * (1.0 + d), "t={t}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn derivatives_match_finite_differences_and_duality() {
+        let b = PoincareBall::<f64>::new(3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(31);
+        for &rho in &[0.0, 0.3, 0.8] {
+            let p = scaled(&unit(&mut rng, 3), rho);
+            let w = unit(&mut rng, 3);
+            let lam = 2.0 / one_minus_norm2(&p);
+            // s = λ‖u‖/2 on both sides of 1e-4 (tanh_over_x, arsinh(c)/c) and 0.2 (T_p); the
+            // log's y = c² = sinh²(s).
+            // K's own series below y = 4e-8 (s ≈ 2e-4) and K' below y = 0.04 (s = asinh 0.2).
+            let sk = 0.2f64.asinh();
+            for &s in &[
+                0.0,
+                1e-9,
+                0.99e-4,
+                1.01e-4,
+                1.99e-4,
+                2.01e-4,
+                0.199,
+                0.201,
+                0.999 * sk,
+                1.001 * sk,
+                0.7,
+                2.0,
+            ] {
+                let v = scaled(&w, 2.0 * s / lam);
+                let q = b.exp(&p, &v);
+                check_derivatives(&b, &p, &v, &q, &mut rng, 1e-6, &format!("rho={rho} s={s}"));
+            }
+        }
+    }
+
+    /// ∫ exp(f) dvol over B² in hyperbolic polar coordinates around 0.
+    #[test]
+    fn base_density_is_normalised_and_sampled() {
+        let b = PoincareBall::<f64>::new(2).unwrap();
+        let (nr, nphi, rmax) = (3000, 64, 12.0);
+        let dr = rmax / nr as f64;
+        let mut s = 0.0;
+        for i in 0..nr {
+            let r = (i as f64 + 0.5) * dr;
+            for j in 0..nphi {
+                let phi = j as f64 * 2.0 * core::f64::consts::PI / nphi as f64;
+                let t = (r / 2.0).tanh();
+                s += b.base_log_density(&[t * phi.cos(), t * phi.sin()]).exp() * r.sinh();
+            }
+        }
+        let z = s * dr * 2.0 * core::f64::consts::PI / nphi as f64;
+        assert!((z - 1.0).abs() < 1e-6, "{z}");
+        // same function of r as the Lorentz base, through the isometry
+        let h = b.target();
+        let p = [0.3, -0.5];
+        assert!((b.base_log_density(&p) - h.base_log_density(&b.to_target(&p))).abs() < 1e-13);
+        let b3 = PoincareBall::<f64>::new(3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let mut m2 = 0.0;
+        for _ in 0..20000 {
+            let p = b3.sample_base(&mut rng);
+            assert!(b3.check_point(&p).is_ok());
+            let r = b3.dist(&[0.0; 3], &p);
+            m2 += r * r / 20000.0;
+        }
+        assert!((m2 - 3.0).abs() < 0.1, "{m2}");
+    }
+
+    #[test]
+    fn coincident_points() {
+        let b = PoincareBall::<f64>::new(2).unwrap();
+        let p = [0.3, -0.9];
+        assert_eq!(b.dist(&p, &p), 0.0);
+        assert_eq!(b.log(&p, &p), vec![0.0, 0.0]);
+        assert_eq!(b.exp(&p, &[0.0, 0.0]), p.to_vec());
+        assert_eq!(b.geodesic_velocity(&p, &p, 0.3), vec![0.0, 0.0]);
+        assert_eq!(b.transport(&p, &p, &[1.0, 2.0]), vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn checks_projection_and_constructor() {
+        assert!(PoincareBall::<f32>::new(0).is_err());
+        let b = PoincareBall::<f64>::new(2).unwrap();
+        assert!(b.check_point(&[0.5, 0.5]).is_ok());
+        assert!(matches!(
+            b.check_point(&[0.8, 0.6]),
+            Err(ManifoldError::NotOnManifold { .. })
+        ));
+        assert_eq!(
+            b.check_point(&[f64::NAN, 0.0]),
+            Err(ManifoldError::NonFinite)
+        );
+        assert!(matches!(
+            b.check_point(&[0.1]),
+            Err(ManifoldError::DimensionMismatch { .. })
+        ));
+        let p = b.project_point(&[3.0, 4.0]);
+        assert!(b.check_point(&p).is_ok());
+        assert!((crate::numerics::norm(&p) - (1.0 - 1e-12)).abs() < 1e-15);
+        let b32 = PoincareBall::<f32>::new(2).unwrap();
+        assert!(b32.check_point(&b32.project_point(&[3.0, 4.0])).is_ok());
+        assert_eq!(b.project_point(&[0.1, 0.2]), vec![0.1, 0.2]);
+        assert!(b.check_tangent(&[0.0, 0.0], &[1e9, 1.0]).is_ok());
+        assert_eq!(b.curvature(), -1.0);
+    }
+
+    #[test]
+    fn f32_agrees_with_f64() {
+        let b = PoincareBall::<f64>::new(3).unwrap();
+        let b32 = PoincareBall::<f32>::new(3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(37);
+        for &rho in &[0.0, 0.5, 0.9] {
+            let p32: Vec<f32> = scaled(&unit(&mut rng, 3), rho)
+                .iter()
+                .map(|&a| a as f32)
+                .collect();
+            let p: Vec<f64> = p32.iter().map(|&a| a as f64).collect();
+            let res = 4.0 * f32::EPSILON as f64 / one_minus_norm2(&p);
+            for &sep in &[1e-6, 1e-3, 0.5, 3.0] {
+                let w = unit(&mut rng, 3);
+                let v32: Vec<f32> = scaled(&w, sep / b.norm(&p, &w))
+                    .iter()
+                    .map(|&a| a as f32)
+                    .collect();
+                let v: Vec<f64> = v32.iter().map(|&a| a as f64).collect();
+                let q32 = b32.exp(&p32, &v32);
+                let qw: Vec<f64> = q32.iter().map(|&a| a as f64).collect();
+                let q = b.exp(&p, &v);
+                let e = b.dist(&q, &qw);
+                assert!(
+                    e <= 1e-6 * sep + res * (1.0 + sep.cosh()),
+                    "rho={rho} sep={sep}: {e}"
+                );
+                let l32 = b32.log(&p32, &q32);
+                let l = b.log(&p, &qw);
+                for i in 0..3 {
+                    assert!((l32[i] as f64 - l[i]).abs() <= 2e-6 * crate::numerics::max_abs(&l));
+                }
+                let d32 = b32.dist(&p32, &q32) as f64;
+                assert!(
+                    (d32 - b.dist(&p, &qw)).abs() <= 1e-6 * d32,
+                    "rho={rho} sep={sep}"
+                );
+            }
+        }
+    }
+}
