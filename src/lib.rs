@@ -18,6 +18,12 @@
 
 pub use geoflow_manifolds as manifolds;
 
+/// Guides, with examples that run as doctests.
+pub mod guide {
+    #[doc = include_str!("../docs/guide/geometry.md")]
+    pub mod geometry {}
+}
+
 /// The traits and types most programs need: `use geoflow::prelude::*;`.
 pub mod prelude {
     pub use geoflow_manifolds::prelude::*;

@@ -635,7 +635,7 @@ impl<T: Real> Sample for Lorentz<T> {
 /// ```
 /// use geoflow_manifolds::{prelude::*, lorentz::WrappedNormal, Lorentz};
 /// use rand::SeedableRng;
-/// let wn = WrappedNormal::<f64>::new(vec![2f64.sqrt(), 1.0, 0.0], vec![0.5, 2.0])?;
+/// let wn = WrappedNormal::<f64>::new(&[2f64.sqrt(), 1.0, 0.0], &[0.5, 2.0])?;
 /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
 /// let mut z = [0.0; 3];
 /// wn.sample_into(&mut rng, &mut z);
@@ -655,22 +655,22 @@ impl<T: Real> WrappedNormal<T> {
     /// $\mathcal{WN}(\mu, \operatorname{diag}(\sigma^2))$ on $H^n$ with $n$ = `var.len()`;
     /// `mu` has `n + 1` coordinates and must pass [`Lorentz::check_point`](Manifold::check_point);
     /// every variance must be finite and positive.
-    pub fn new(mu: Vec<T>, var: Vec<T>) -> Result<Self, ManifoldError> {
+    pub fn new(mu: &[T], var: &[T]) -> Result<Self, ManifoldError> {
         let space = Lorentz::new(var.len())?;
-        space.check_point(&mu)?;
+        space.check_point(mu)?;
         if !var.iter().all(|&s| s > T::zero() && s.is_finite()) {
             return Err(ManifoldError::InvalidParameter(
                 "wrapped normal variances must be finite and positive",
             ));
         }
         let mut log_norm = T::zero();
-        for &s in &var {
+        for &s in var {
             log_norm -= T::c(0.5) * (T::c(2.0 * core::f64::consts::PI) * s).ln();
         }
         Ok(Self {
             space,
-            mu,
-            var,
+            mu: mu.to_vec(),
+            var: var.to_vec(),
             log_norm,
         })
     }
@@ -1413,11 +1413,11 @@ pub(crate) mod tests {
         let z = integrate_h2(|z| h.base_log_density(z), 12.0);
         assert!((z - 1.0).abs() < 1e-6, "base integrates to {z}");
         let mu = point::<f64>(0.8, &[0.6, 0.8]);
-        let wn = WrappedNormal::new(mu, vec![0.3, 0.9]).unwrap();
+        let wn = WrappedNormal::new(&mu, &[0.3, 0.9]).unwrap();
         let z = integrate_h2(|z| wn.log_density(z), 14.0);
         assert!((z - 1.0).abs() < 1e-5, "wrapped normal integrates to {z}");
         // the isotropic WN at the origin is the base distribution
-        let wn0 = WrappedNormal::new(vec![1.0, 0.0, 0.0], vec![1.0, 1.0]).unwrap();
+        let wn0 = WrappedNormal::new(&[1.0, 0.0, 0.0], &[1.0, 1.0]).unwrap();
         let z = point::<f64>(1.3, &[0.0, 1.0]);
         assert!((wn0.log_density(&z) - h.base_log_density(&z)).abs() < 1e-14);
     }
@@ -1439,7 +1439,7 @@ pub(crate) mod tests {
         // WN: the pulled-back tangent vectors have the requested variances.
         let mu = point::<f64>(2.0, &[0.0, 0.6, 0.8]);
         let var = vec![0.2, 1.0, 3.0];
-        let wn = WrappedNormal::new(mu.clone(), var.clone()).unwrap();
+        let wn = WrappedNormal::new(&mu, &var).unwrap();
         let mut acc = [0.0; 3];
         let mut z = [0.0; 4];
         let o = [1.0, 0.0, 0.0, 0.0];
@@ -1519,7 +1519,7 @@ pub(crate) mod tests {
             .is_ok());
         assert_eq!(h.curvature(), -1.0);
         assert_eq!(h.injectivity_radius(), f64::INFINITY);
-        assert!(WrappedNormal::<f64>::new(vec![1.0, 0.0, 0.0], vec![1.0, 0.0]).is_err());
+        assert!(WrappedNormal::<f64>::new(&[1.0, 0.0, 0.0], &[1.0, 0.0]).is_err());
     }
 
     #[test]
