@@ -27,6 +27,7 @@ mod euclidean;
 mod manifold;
 pub mod numerics;
 mod real;
+pub mod vmath;
 
 pub use error::ManifoldError;
 pub use euclidean::Euclidean;
