@@ -261,9 +261,9 @@ mod k64 {
         let r = t2 + t1;
         let hfsq = 0.5 * f * f;
         let res = k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f);
-        let res = sel(x == f64::INFINITY, f64::INFINITY, res);
-        let res = sel(x == 0.0, f64::NEG_INFINITY, res);
-        sel(x >= 0.0, res, f64::NAN)
+        // Special values with two blends: +∞ → +∞; 0 → −∞; negative or NaN → NaN.
+        let res = sel(x > f64::MAX, x, res);
+        sel(x > 0.0, res, sel(x == 0.0, f64::NEG_INFINITY, f64::NAN))
     }
 
     /// $\log(1 + t)$ for $t \ge -1$: $\log u + (t - (u - 1))/u$ with $u = 1 + t$ rounded.
@@ -510,9 +510,8 @@ mod k32 {
         let p = p * f + 3.3333331174e-1;
         let y = f * z * p + k * LN2_LO - 0.5 * z;
         let res = f + y + k * LN2_HI;
-        let res = sel(x == f32::INFINITY, f32::INFINITY, res);
-        let res = sel(x == 0.0, f32::NEG_INFINITY, res);
-        sel(x >= 0.0, res, f32::NAN)
+        let res = sel(x > f32::MAX, x, res);
+        sel(x > 0.0, res, sel(x == 0.0, f32::NEG_INFINITY, f32::NAN))
     }
 
     /// $\log(1 + t)$ for $t \ge -1$: $\log u + (t - (u - 1))/u$ with $u = 1 + t$ rounded.
