@@ -89,9 +89,51 @@ fn sel<T: Copy>(c: bool, a: T, b: T) -> T {
     }
 }
 
+/// `a·b + c` as one fused instruction where the target has FMA (`-C target-cpu=x86-64-v3` or
+/// newer), else a multiply and an add; never libm's software `fma` (what `mul_add` compiles to
+/// on the baseline x86-64 target, a call per element).
+#[inline(always)]
+fn madd64(a: f64, b: f64, c: f64) -> f64 {
+    if cfg!(target_feature = "fma") {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// [`madd64`] for `f32`.
+#[inline(always)]
+fn madd32(a: f32, b: f32, c: f32) -> f32 {
+    if cfg!(target_feature = "fma") {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// $\sum_k c_k x^k$ by Horner's rule with [`madd64`]; unrolled for a constant array.
+#[inline(always)]
+fn horner64<const N: usize>(x: f64, c: &[f64; N]) -> f64 {
+    let mut acc = c[N - 1];
+    for k in (0..N - 1).rev() {
+        acc = madd64(acc, x, c[k]);
+    }
+    acc
+}
+
+/// $\sum_k c_k x^k$ by Horner's rule with [`madd32`].
+#[inline(always)]
+fn horner32<const N: usize>(x: f32, c: &[f32; N]) -> f32 {
+    let mut acc = c[N - 1];
+    for k in (0..N - 1).rev() {
+        acc = madd32(acc, x, c[k]);
+    }
+    acc
+}
+
 /// The `f64` kernels.
 mod k64 {
-    use super::sel;
+    use super::{horner64, madd64, sel};
 
     /// $1.5 \cdot 2^{52}$: `x + SHIFT - SHIFT` rounds `x` to an integer, and the low mantissa
     /// bits of `x + SHIFT` hold that integer in two's complement.
@@ -134,13 +176,13 @@ mod k64 {
 
     #[inline(always)]
     fn sin_poly(r: f64, z: f64) -> f64 {
-        let p = S2 + z * (S3 + z * (S4 + z * (S5 + z * S6)));
-        r + (z * r) * (S1 + z * p)
+        let p = horner64(z, &[S1, S2, S3, S4, S5, S6]);
+        madd64(z * r, p, r)
     }
 
     #[inline(always)]
     fn cos_poly(z: f64) -> f64 {
-        let p = z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))));
+        let p = z * horner64(z, &[C1, C2, C3, C4, C5, C6]);
         let hz = 0.5 * z;
         let w = 1.0 - hz;
         w + (((1.0 - w) - hz) + z * p)
@@ -183,9 +225,9 @@ mod k64 {
         ];
         let r2 = r * r;
         // Estrin-like split: even and odd halves in r², to shorten the dependency chain.
-        let e = P[0] + r2 * (P[2] + r2 * (P[4] + r2 * (P[6] + r2 * (P[8] + r2 * P[10]))));
-        let o = P[1] + r2 * (P[3] + r2 * (P[5] + r2 * (P[7] + r2 * (P[9] + r2 * P[11]))));
-        r + r2 * (e + r * o)
+        let e = horner64(r2, &[P[0], P[2], P[4], P[6], P[8], P[10]]);
+        let o = horner64(r2, &[P[1], P[3], P[5], P[7], P[9], P[11]]);
+        madd64(r2, madd64(r, o, e), r)
     }
 
     /// $2^k$ for an integer-valued `k` with $-1022 \le k \le 1023$.
@@ -256,8 +298,8 @@ mod k64 {
         let s = f / (2.0 + f);
         let z = s * s;
         let w = z * z;
-        let t1 = w * (LG2 + w * (LG4 + w * LG6));
-        let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+        let t1 = w * horner64(w, &[LG2, LG4, LG6]);
+        let t2 = z * horner64(w, &[LG1, LG3, LG5, LG7]);
         let r = t2 + t1;
         let hfsq = 0.5 * f * f;
         let res = k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f);
@@ -312,8 +354,8 @@ mod k64 {
         let t = num / den;
         let z = t * t;
         let w = z * z;
-        let s1 = z * (AT[0] + w * (AT[2] + w * (AT[4] + w * (AT[6] + w * (AT[8] + w * AT[10])))));
-        let s2 = w * (AT[1] + w * (AT[3] + w * (AT[5] + w * (AT[7] + w * AT[9]))));
+        let s1 = z * horner64(w, &[AT[0], AT[2], AT[4], AT[6], AT[8], AT[10]]);
+        let s2 = w * horner64(w, &[AT[1], AT[3], AT[5], AT[7], AT[9]]);
         let th = hi - ((t * (s1 + s2) - lo) - t);
         let neg_x = 1.0f64.copysign(x) < 0.0;
         let th = sel(neg_x, (PI_HI - th) + PI_LO, th);
@@ -350,9 +392,8 @@ mod k64 {
         let inv = 0.25 / eh;
         let c = eh + inv;
         let z = a * a;
-        let p = SINH_P[0]
-            + z * (SINH_P[1] + z * (SINH_P[2] + z * (SINH_P[3] + z * (SINH_P[4] + z * SINH_P[5]))));
-        let small = a + (a * z) * p;
+        let p = horner64(z, &SINH_P);
+        let small = madd64(a * z, p, a);
         let s = sel(a < 0.5, small, eh - inv);
         (s.copysign(x), c)
     }
@@ -409,7 +450,7 @@ mod k64 {
 
 /// The native `f32` kernels (`expm1` goes through [`k64`]).
 mod k32 {
-    use super::sel;
+    use super::{horner32, madd32, sel};
 
     /// $1.5 \cdot 2^{23}$.
     const SHIFT: f32 = 12582912.0;
@@ -425,14 +466,21 @@ mod k32 {
     /// Cephes `sinf`/`cosf` coefficients on |r| ≤ π/4.
     #[inline(always)]
     fn sin_poly(r: f32, z: f32) -> f32 {
-        r + (z * r) * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4))
+        let p = horner32(z, &[-1.6666654611e-1, 8.3321608736e-3, -1.9515295891e-4]);
+        madd32(z * r, p, r)
     }
 
     #[inline(always)]
     fn cos_poly(z: f32) -> f32 {
-        1.0 - 0.5 * z
-            + (z * z)
-                * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5))
+        let p = horner32(
+            z,
+            &[
+                4.166664568298827e-2,
+                -1.388731625493765e-3,
+                2.443315711809948e-5,
+            ],
+        );
+        madd32(z * z, p, 1.0 - 0.5 * z)
     }
 
     #[inline(always)]
@@ -467,13 +515,18 @@ mod k32 {
         let k = (x * LOG2E + SHIFT) - SHIFT;
         let r = (x - k * LN2_HI) - k * LN2_LO;
         let z = r * r;
-        let p = 1.9875691500e-4;
-        let p = p * r + 1.3981999507e-3;
-        let p = p * r + 8.3334519073e-3;
-        let p = p * r + 4.1665795894e-2;
-        let p = p * r + 1.6666665459e-1;
-        let p = p * r + 5.0000001201e-1;
-        let e = (r + z * p) + 1.0;
+        let p = horner32(
+            r,
+            &[
+                5.0000001201e-1,
+                1.6666665459e-1,
+                4.1665795894e-2,
+                8.3334519073e-3,
+                1.3981999507e-3,
+                1.9875691500e-4,
+            ],
+        );
+        let e = madd32(z, p, r) + 1.0;
         let k1 = (k * 0.5 + SHIFT) - SHIFT;
         let k2 = k - k1;
         (e * s) * pow2i(k1) * pow2i(k2)
@@ -499,15 +552,20 @@ mod k32 {
         let k = (f32::from_bits(0x4b00_0000 | eb) - TWO23) + bias;
         let f = m - 1.0;
         let z = f * f;
-        let p = 7.0376836292e-2;
-        let p = p * f - 1.1514610310e-1;
-        let p = p * f + 1.1676998740e-1;
-        let p = p * f - 1.2420140846e-1;
-        let p = p * f + 1.4249322787e-1;
-        let p = p * f - 1.6668057665e-1;
-        let p = p * f + 2.0000714765e-1;
-        let p = p * f - 2.4999993993e-1;
-        let p = p * f + 3.3333331174e-1;
+        let p = horner32(
+            f,
+            &[
+                3.3333331174e-1,
+                -2.4999993993e-1,
+                2.0000714765e-1,
+                -1.6668057665e-1,
+                1.4249322787e-1,
+                -1.2420140846e-1,
+                1.1676998740e-1,
+                -1.1514610310e-1,
+                7.0376836292e-2,
+            ],
+        );
         let y = f * z * p + k * LN2_LO - 0.5 * z;
         let res = f + y + k * LN2_HI;
         let res = sel(x > f32::MAX, x, res);
@@ -544,11 +602,16 @@ mod k32 {
         let lo = sel(r0, 0.0, sel(r2, PIO2_LO, PIO4_LO));
         let t = num / den;
         let z = t * t;
-        let p = (((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z
-            - 3.33329491539e-1)
-            * z
-            * t
-            + t;
+        let p = horner32(
+            z,
+            &[
+                -3.33329491539e-1,
+                1.99777106478e-1,
+                -1.38776856032e-1,
+                8.05374449538e-2,
+            ],
+        );
+        let p = madd32(z * t, p, t);
         let th = hi + (p + lo);
         let neg_x = 1.0f32.copysign(x) < 0.0;
         let th = sel(neg_x, (PI_HI - th) + PI_LO, th);
@@ -573,7 +636,8 @@ mod k32 {
         let inv = 0.25 / eh;
         let c = eh + inv;
         let z = a * a;
-        let small = ((2.03721912945e-4 * z + 8.33028376239e-3) * z + 1.66667160211e-1) * z * a + a;
+        let p = horner32(z, &[1.66667160211e-1, 8.33028376239e-3, 2.03721912945e-4]);
+        let small = madd32(z * a, p, a);
         let s = sel(a < 1.0, small, eh - inv);
         (s.copysign(x), c)
     }
@@ -583,13 +647,17 @@ mod k32 {
     pub fn tanh(x: f32) -> f32 {
         let a = x.abs();
         let z = x * x;
-        let small = ((((-5.70498872745e-3 * z + 2.06390887954e-2) * z - 5.37397155531e-2) * z
-            + 1.33314422036e-1)
-            * z
-            - 3.33332819422e-1)
-            * z
-            * x
-            + x;
+        let p = horner32(
+            z,
+            &[
+                -3.33332819422e-1,
+                1.33314422036e-1,
+                -5.37397155531e-2,
+                2.06390887954e-2,
+                -5.70498872745e-3,
+            ],
+        );
+        let small = madd32(z * x, p, x);
         let e = exp(2.0 * sel(a > 10.0, 10.0, a));
         let big = (1.0 - 2.0 / (e + 1.0)).copysign(x);
         sel(a < 0.625, small, big)
