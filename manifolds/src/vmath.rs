@@ -851,7 +851,7 @@ pub fn atanh<T: Real>(x: T) -> T {
 }
 
 /// $\sin x / x$ with the series $1 - x^2/6 + x^4/120$ below
-/// [`SINC_CUTOFF`](crate::numerics::SINC_CUTOFF), like [`numerics::sinc`](crate::numerics::sinc).
+/// [`SINC_CUTOFF`], like [`numerics::sinc`](crate::numerics::sinc()).
 #[inline(always)]
 pub fn sinc<T: Real>(x: T) -> T {
     let x2 = x * x;
@@ -860,7 +860,7 @@ pub fn sinc<T: Real>(x: T) -> T {
 }
 
 /// $\sinh x / x$ with the series $1 + x^2/6 + x^4/120$ below
-/// [`SINHC_CUTOFF`](crate::numerics::SINHC_CUTOFF).
+/// [`SINHC_CUTOFF`].
 #[inline(always)]
 pub fn sinhc<T: Real>(x: T) -> T {
     let x2 = x * x;
@@ -869,7 +869,7 @@ pub fn sinhc<T: Real>(x: T) -> T {
 }
 
 /// $x / \sin x$ for $\lvert x \rvert < \pi$, with the series $1 + x^2/6 + 7x^4/360$ below
-/// [`X_OVER_SIN_CUTOFF`](crate::numerics::X_OVER_SIN_CUTOFF).
+/// [`X_OVER_SIN_CUTOFF`].
 #[inline(always)]
 pub fn x_over_sin<T: Real>(x: T) -> T {
     let x2 = x * x;
@@ -878,7 +878,7 @@ pub fn x_over_sin<T: Real>(x: T) -> T {
 }
 
 /// $x / \sinh x$, with the series $1 - x^2/6 + 7x^4/360$ below
-/// [`X_OVER_SINH_CUTOFF`](crate::numerics::X_OVER_SINH_CUTOFF); 0 once $\sinh x$ overflows.
+/// [`X_OVER_SINH_CUTOFF`]; 0 once $\sinh x$ overflows.
 #[inline(always)]
 pub fn x_over_sinh<T: Real>(x: T) -> T {
     let x2 = x * x;
@@ -887,7 +887,7 @@ pub fn x_over_sinh<T: Real>(x: T) -> T {
 }
 
 /// $\tanh(x)/x$, with the series $1 - x^2/3 + 2x^4/15$ below
-/// [`TANH_OVER_X_CUTOFF`](crate::numerics::TANH_OVER_X_CUTOFF).
+/// [`TANH_OVER_X_CUTOFF`].
 #[inline(always)]
 pub fn tanh_over_x<T: Real>(x: T) -> T {
     let x2 = x * x;
@@ -896,7 +896,7 @@ pub fn tanh_over_x<T: Real>(x: T) -> T {
 }
 
 /// $\operatorname{artanh}(x)/x$ for $\lvert x \rvert < 1$, with the series $1 + x^2/3 + x^4/5$
-/// below [`ATANH_OVER_X_CUTOFF`](crate::numerics::ATANH_OVER_X_CUTOFF).
+/// below [`ATANH_OVER_X_CUTOFF`].
 #[inline(always)]
 pub fn atanh_over_x<T: Real>(x: T) -> T {
     let x2 = x * x;
