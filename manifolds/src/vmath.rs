@@ -83,6 +83,43 @@ use crate::numerics::{
 };
 use crate::Real;
 
+/// Rows per block in the three-pass batch kernels: per-row scalars of a block live in
+/// `[T; BLOCK]` stack arrays (512 bytes in f64), small enough to stay in L1 and long enough to
+/// amortise the vector loop's prologue and remainder.
+///
+/// ```
+/// use geoflow_manifolds::vmath::{self, BLOCK};
+/// // S² exponential map over a batch: exp_p(v) = cos|v| p + sinc|v| v, row by row.
+/// fn sphere_exp(ps: &[f64], vs: &[f64], out: &mut [f64], d: usize) {
+///     for ((p, v), o) in ps
+///         .chunks(BLOCK * d)
+///         .zip(vs.chunks(BLOCK * d))
+///         .zip(out.chunks_mut(BLOCK * d))
+///     {
+///         let rows = p.len() / d;
+///         let (mut r, mut s, mut c) = ([0.0; BLOCK], [0.0; BLOCK], [0.0; BLOCK]);
+///         for i in 0..rows {
+///             // pass 1: per-row scalars
+///             r[i] = v[i * d..(i + 1) * d].iter().map(|x| x * x).sum::<f64>().sqrt();
+///         }
+///         // pass 2: one vectorised transcendental over the block
+///         vmath::sin_cos_slice(&r[..rows], &mut s[..rows], &mut c[..rows]);
+///         for i in 0..rows {
+///             let sinc = if r[i] < 1e-4 { 1.0 - r[i] * r[i] / 6.0 } else { s[i] / r[i] };
+///             // pass 3: combine
+///             for k in i * d..(i + 1) * d {
+///                 o[k] = c[i] * p[k] + sinc * v[k];
+///             }
+///         }
+///     }
+/// }
+/// let (p, v) = ([0.0, 0.0, 1.0], [0.5, 0.0, 0.0]);
+/// let mut out = [0.0; 3];
+/// sphere_exp(&p, &v, &mut out, 3);
+/// assert!((out[0] - 0.5f64.sin()).abs() < 1e-15 && (out[2] - 0.5f64.cos()).abs() < 1e-15);
+/// ```
+pub const BLOCK: usize = 64;
+
 /// `if c { a } else { b }` on two already computed values: LLVM lowers it to a blend / mask.
 #[inline(always)]
 fn sel<T: Copy>(c: bool, a: T, b: T) -> T {
