@@ -122,7 +122,7 @@ impl<T: Real> Manifold for Euclidean<T> {
     fn geodesic_into(&self, p: &[T], q: &[T], t: T, out: &mut [T]) {
         expect_dim(out.len(), self.n, "Euclidean::geodesic_into: out");
         for ((o, &p), &q) in out.iter_mut().zip(p).zip(q) {
-            *o = t.mul_add(q - p, p);
+            *o = t.madd(q - p, p);
         }
     }
     /// $q - p$ (constant in $t$).

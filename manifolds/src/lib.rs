@@ -46,6 +46,7 @@ pub mod sphere;
 pub mod testing;
 pub mod torus;
 pub mod validated;
+pub mod vmath;
 
 pub use error::ManifoldError;
 pub use euclidean::Euclidean;

@@ -175,11 +175,11 @@ pub(crate) fn chord<T: Real>(xb: &[T], yb: &[T]) -> Chord<T> {
     for (&a, &b) in xb.iter().zip(yb) {
         let d = a - b;
         let s = a + b;
-        xx = a.mul_add(a, xx);
-        yy = b.mul_add(b, yy);
-        dd = d.mul_add(d, dd);
-        ss = s.mul_add(s, ss);
-        ds = d.mul_add(s, ds);
+        xx = a.madd(a, xx);
+        yy = b.madd(b, yy);
+        dd = d.madd(d, dd);
+        ss = s.madd(s, ss);
+        ds = d.madd(s, ds);
     }
     let x0 = (T::one() + xx).sqrt();
     let y0 = (T::one() + yy).sqrt();
@@ -200,7 +200,7 @@ pub(crate) fn chord<T: Real>(xb: &[T], yb: &[T]) -> Chord<T> {
     if nx > T::zero() && ny > T::zero() {
         for (&a, &b) in xb.iter().zip(yb) {
             let r = a / nx - b / ny;
-            angle = r.mul_add(r, angle);
+            angle = r.madd(r, angle);
         }
         if angle < T::c(0.25) && x0 * y0 > T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE) {
             // nearly parallel: x̂ − ŷ cancels; use ‖x̂ − ŷ‖² = 2 sin²φ/(1 + cos φ) with
@@ -216,7 +216,7 @@ pub(crate) fn chord<T: Real>(xb: &[T], yb: &[T]) -> Chord<T> {
     let mut perp = T::zero();
     for (&a, &b) in xb.iter().zip(yb) {
         let r = (a - b) - k * (a + b);
-        perp = r.mul_add(r, perp);
+        perp = r.madd(r, perp);
     }
     if perp < T::c(0.25) * dd && sigma > T::c(2.0 * COMPENSATE_ABOVE) {
         // δ is within 30° of s: the rounding of k·s (≈ ε‖δ_∥‖ per entry) would dominate δ_⊥.
@@ -276,7 +276,7 @@ fn perp2_dw<T: Real>(n: usize, a: impl Fn(usize) -> Dw<T>, b: impl Fn(usize) -> 
     for i in 0..n {
         let r = a(i).add(mk.mul(b(i)));
         let r = r.0 + r.1;
-        perp = r.mul_add(r, perp);
+        perp = r.madd(r, perp);
     }
     perp
 }
@@ -314,7 +314,7 @@ fn tangent_norm2<T: Real>(xb: &[T], ub: &[T]) -> T {
     let mut perp = T::zero();
     for (&x, &u) in xb.iter().zip(ub) {
         let r = u - kk * x;
-        perp = r.mul_add(r, perp);
+        perp = r.madd(r, perp);
     }
     if perp < T::c(0.25) * norm2(ub) && x02 > T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE) {
         // nearly radial ū: the rounding of kk·x̄ would dominate ū_⊥ (as in the chord)
@@ -372,7 +372,7 @@ impl<T: Real> Manifold for Lorentz<T> {
         let mut yy = T::zero();
         for ((o, &x), &u) in out[1..].iter_mut().zip(&x[1..]).zip(&u[1..]) {
             *o = c * x + s * u;
-            yy = o.mul_add(*o, yy);
+            yy = o.madd(*o, yy);
         }
         out[0] = (T::one() + yy).sqrt();
     }
@@ -490,7 +490,7 @@ impl<T: Real> Manifold for Lorentz<T> {
         for i in 1..=self.n {
             let g = c * a[i] + r * ((b[i] - a[i]) - h * a[i]);
             out[i] = g;
-            gg = g.mul_add(g, gg);
+            gg = g.madd(g, gg);
         }
         out[0] = (T::one() + gg).sqrt();
     }
@@ -546,7 +546,7 @@ impl<T: Real> ParallelTransport for Lorentz<T> {
         for i in 1..=self.n {
             let w = v[i] + k * (x[i] + y[i]);
             out[i] = w;
-            yw = y[i].mul_add(w, yw);
+            yw = y[i].madd(w, yw);
         }
         out[0] = yw / ch.y0;
     }
@@ -569,7 +569,7 @@ fn tangent_inner<T: Real>(xb: &[T], a: impl Fn(usize) -> T, b: impl Fn(usize) ->
     if xx.0 == T::zero() {
         let mut s = T::zero();
         for i in 0..n {
-            s = a(i).mul_add(b(i), s);
+            s = a(i).madd(b(i), s);
         }
         return s;
     }
@@ -580,7 +580,7 @@ fn tangent_inner<T: Real>(xb: &[T], a: impl Fn(usize) -> T, b: impl Fn(usize) ->
         let xi = Dw(xb[i], T::zero());
         let ap = Dw(a(i), T::zero()).add(mka.mul(xi));
         let bp = Dw(b(i), T::zero()).add(mkb.mul(xi));
-        perp = (ap.0 + ap.1).mul_add(bp.0 + bp.1, perp);
+        perp = (ap.0 + ap.1).madd(bp.0 + bp.1, perp);
     }
     let xx = xx.0 + xx.1;
     perp + (xa.0 + xa.1) * (xbv.0 + xbv.1) / (xx * (T::one() + xx))
@@ -606,7 +606,7 @@ impl<T: Real> Sample for Lorentz<T> {
         let mut zz = T::zero();
         for o in out[1..].iter_mut() {
             *o *= s;
-            zz = o.mul_add(*o, zz);
+            zz = o.madd(*o, zz);
         }
         out[0] = (T::one() + zz).sqrt();
     }
@@ -701,7 +701,7 @@ impl<T: Real> WrappedNormal<T> {
         for (o, &m) in out[1..].iter_mut().zip(mb) {
             let u = *o + k * m;
             *o = c * m + s * u;
-            zz = o.mul_add(*o, zz);
+            zz = o.madd(*o, zz);
         }
         out[0] = (T::one() + zz).sqrt();
     }
@@ -808,8 +808,8 @@ impl<T: Real> Differentiable for Lorentz<T> {
             let y = c * x[i] + s * u[i];
             let dy = c * dx[i] + s * du[i] + hm * (s * x[i] + sp * u[i]);
             out[i] = dy;
-            yy = y.mul_add(y, yy);
-            ydy = y.mul_add(dy, ydy);
+            yy = y.madd(y, yy);
+            ydy = y.madd(dy, ydy);
         }
         out[0] = ydy / (T::one() + yy).sqrt();
     }
@@ -822,7 +822,7 @@ impl<T: Real> Differentiable for Lorentz<T> {
         let mut yy = T::zero();
         for i in 1..=self.n {
             let y = c * x[i] + s * u[i];
-            yy = y.mul_add(y, yy);
+            yy = y.madd(y, yy);
         }
         let k0 = g[0] / (T::one() + yy).sqrt();
         // g̃ = ḡ + g0 ȳ/y0; k2 = ½ g̃·(S x̄ + sp ū).

@@ -34,7 +34,7 @@ pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     debug_assert_eq!(a.len(), b.len());
     let mut s = T::zero();
     for (&x, &y) in a.iter().zip(b) {
-        s = x.mul_add(y, s);
+        s = x.madd(y, s);
     }
     s
 }
@@ -72,7 +72,7 @@ pub fn dist2<T: Real>(a: &[T], b: &[T]) -> T {
     let mut s = T::zero();
     for (&x, &y) in a.iter().zip(b) {
         let d = x - y;
-        s = d.mul_add(d, s);
+        s = d.madd(d, s);
     }
     s
 }
@@ -94,7 +94,7 @@ pub fn all_finite<T: Real>(a: &[T]) -> bool {
 pub fn horner<T: Real>(y: T, coeffs: &[f64]) -> T {
     let mut acc = T::zero();
     for &c in coeffs.iter().rev() {
-        acc = acc.mul_add(y, T::c(c));
+        acc = acc.madd(y, T::c(c));
     }
     acc
 }
@@ -262,8 +262,8 @@ pub fn angle_between<T: Real>(a: &[T], b: &[T]) -> T {
     for (&x, &y) in a.iter().zip(b) {
         let d = x - y;
         let s = x + y;
-        minus = d.mul_add(d, minus);
-        plus = s.mul_add(s, plus);
+        minus = d.madd(d, minus);
+        plus = s.madd(s, plus);
     }
     T::c(2.0) * minus.sqrt().atan2(plus.sqrt())
 }

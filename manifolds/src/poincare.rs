@@ -234,7 +234,7 @@ impl<T: Real> Pair<T> {
         let mut dd = T::zero();
         for (&a, &b) in p.iter().zip(q) {
             let d = b - a;
-            dd = d.mul_add(d, dd);
+            dd = d.madd(d, dd);
         }
         Self {
             ap,
@@ -464,8 +464,8 @@ impl<T: Real> GeoParts<T> {
         let (mut pv, mut vv) = (T::zero(), T::zero());
         for (&x, &y) in a.iter().zip(b) {
             let v = pr.ap * (y - x) - pr.dd * x;
-            pv = x.mul_add(v, pv);
-            vv = v.mul_add(v, vv);
+            pv = x.madd(v, pv);
+            vv = v.madd(v, vv);
         }
         Self { pr, kw, kb, pv, vv }
     }
@@ -493,9 +493,9 @@ impl<T: Real> ParallelTransport for PoincareBall<T> {
         let (mut pd, mut pv, mut dv) = (T::zero(), T::zero(), T::zero());
         for i in 0..self.n {
             let d = q[i] - p[i];
-            pd = p[i].mul_add(d, pd);
-            pv = p[i].mul_add(v[i], pv);
-            dv = d.mul_add(v[i], dv);
+            pd = p[i].madd(d, pd);
+            pv = p[i].madd(v[i], pv);
+            dv = d.madd(v[i], dv);
         }
         let two = T::c(2.0);
         let a = two * pd * pv - pr.ap * pv - (T::one() - pr.ap) * dv;

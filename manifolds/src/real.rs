@@ -52,6 +52,19 @@ pub trait Real:
     fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> Self;
     /// One draw from the uniform distribution on $[0, 1)$.
     fn uniform01<R: Rng + ?Sized>(rng: &mut R) -> Self;
+    /// $a \cdot b + c$ for accumulation loops: a fused multiply-add when the build target has
+    /// FMA (`-C target-cpu=x86-64-v3` or newer), else a multiply and an add. Unlike
+    /// [`mul_add`](num_traits::Float::mul_add), it never becomes a call to libm's software `fma`
+    /// (tens of nanoseconds) on a target without FMA. Use `mul_add` only where the exactness of
+    /// a fused operation is part of the algorithm (error-free products).
+    #[inline(always)]
+    fn madd(self, b: Self, c: Self) -> Self {
+        if cfg!(target_feature = "fma") {
+            self.mul_add(b, c)
+        } else {
+            self * b + c
+        }
+    }
     /// Default absolute tolerance of validity checks (`check_point`, `check_tangent`):
     /// `1e-5` for `f32`, `1e-10` for `f64`, i.e. about 100 ulps at unit scale.
     fn check_tol() -> Self {

@@ -196,8 +196,8 @@ fn chord_anti<T: Real>(p: &[T], q: &[T]) -> (T, T) {
         let (x, z) = (sqrt0(p), sqrt0(q));
         let d = sqrt_diff(p, q, x, z);
         let e = x + z;
-        c2 = d.mul_add(d, c2);
-        a2 = e.mul_add(e, a2);
+        c2 = d.madd(d, c2);
+        a2 = e.madd(e, a2);
     }
     (c2, a2)
 }
@@ -319,7 +319,7 @@ impl<T: Real> Simplex<T> {
         let mut t2 = T::zero();
         for (&p, &v) in p.iter().zip(v) {
             let w = v * T::c(0.5) * recip0(sqrt0(p));
-            t2 = w.mul_add(w, t2);
+            t2 = w.madd(w, t2);
         }
         let theta = t2.sqrt();
         (theta, theta.cos(), sinc(theta))
@@ -363,7 +363,7 @@ impl<T: Real> Manifold for Simplex<T> {
         for ((o, &p), &q) in out.iter_mut().zip(p).zip(q) {
             let (x, z) = (sqrt0(p), sqrt0(q));
             let d = sqrt_diff(p, q, x, z);
-            *o = k2 * x.mul_add(d, s.sigma * p);
+            *o = k2 * x.madd(d, s.sigma * p);
         }
     }
     /// $\sum_i u_i v_i / p_i$ (a zero $p_i$ contributes 0 if $u_iv_i = 0$, else $\pm\infty$).
@@ -418,7 +418,7 @@ impl<T: Real> Manifold for Simplex<T> {
     fn project_tangent_into(&self, p: &[T], u: &[T], out: &mut [T]) {
         let c = u.iter().copied().sum::<T>() / p.iter().copied().sum::<T>();
         for ((o, &p), &u) in out.iter_mut().zip(p).zip(u) {
-            *o = (-c).mul_add(p, u);
+            *o = (-c).madd(p, u);
         }
     }
     /// Length, finiteness, $p_i \ge -\mathrm{tol}$ and $|\sum_i p_i - 1| \le
@@ -495,7 +495,7 @@ impl<T: Real> Manifold for Simplex<T> {
         let a = (T::one() - t) * sinc(alpha - ta) / s;
         let b = t * sinc(ta) / s;
         for ((o, &p), &q) in out.iter_mut().zip(p).zip(q) {
-            let y = a.mul_add(sqrt0(p), b * sqrt0(q));
+            let y = a.madd(sqrt0(p), b * sqrt0(q));
             *o = y * y;
         }
     }
@@ -525,8 +525,8 @@ impl<T: Real> Manifold for Simplex<T> {
         let cx = -kappa * T::c(2.0) * (half * alpha).sin() * ((t - half) * alpha).sin();
         for ((o, &p), &q) in out.iter_mut().zip(p).zip(q) {
             let (x, z) = (sqrt0(p), sqrt0(q));
-            let y = a.mul_add(x, b * z);
-            let ydot = cd.mul_add(sqrt_diff(p, q, x, z), cx * x);
+            let y = a.madd(x, b * z);
+            let ydot = cd.madd(sqrt_diff(p, q, x, z), cx * x);
             *o = T::c(2.0) * y * ydot;
         }
     }
@@ -551,14 +551,14 @@ impl<T: Real> ParallelTransport for Simplex<T> {
         let (mut zw, mut xz) = (T::zero(), T::zero());
         for ((&p, &q), &v) in p.iter().zip(q).zip(v) {
             let (x, z) = (sqrt0(p), sqrt0(q));
-            zw = z.mul_add(v * T::c(0.5) * recip0(x), zw);
-            xz = x.mul_add(z, xz);
+            zw = z.madd(v * T::c(0.5) * recip0(x), zw);
+            xz = x.madd(z, xz);
         }
         let k = zw / (T::one() + xz);
         for (((o, &p), &q), &v) in out.iter_mut().zip(p).zip(q).zip(v) {
             let (x, z) = (sqrt0(p), sqrt0(q));
             let w = v * T::c(0.5) * recip0(x);
-            *o = T::c(2.0) * z * (-k).mul_add(x + z, w);
+            *o = T::c(2.0) * z * (-k).madd(x + z, w);
         }
     }
 }
@@ -600,8 +600,8 @@ impl<T: Real> Differentiable for Simplex<T> {
             let w = v[i] * half * ix;
             let dx = dp[i] * half * ix;
             let dw = dv[i] * half * ix - w * dx * ix;
-            t2 = w.mul_add(w, t2);
-            wdw = w.mul_add(dw, wdw);
+            t2 = w.madd(w, t2);
+            wdw = w.madd(dw, wdw);
         }
         let theta = t2.sqrt();
         let (c, s, sp) = (theta.cos(), sinc(theta), sinc_prime_over_x(theta));
@@ -621,7 +621,7 @@ impl<T: Real> Differentiable for Simplex<T> {
         let mut t2 = T::zero();
         for i in 0..p.len() {
             let w = v[i] * half * recip0(sqrt0(p[i]));
-            t2 = w.mul_add(w, t2);
+            t2 = w.madd(w, t2);
         }
         let theta = t2.sqrt();
         let (c, s, sp) = (theta.cos(), sinc(theta), sinc_prime_over_x(theta));
@@ -631,8 +631,8 @@ impl<T: Real> Differentiable for Simplex<T> {
             let x = sqrt0(p[i]);
             let w = v[i] * half * recip0(x);
             let h = T::c(2.0) * (c * x + s * w) * g[i];
-            hx = h.mul_add(x, hx);
-            hw = h.mul_add(w, hw);
+            hx = h.madd(x, hx);
+            hw = h.madd(w, hw);
         }
         let k = sp * hw - s * hx;
         for i in 0..p.len() {
@@ -811,7 +811,7 @@ impl<T: Real> LogJet<T> {
     fn coord(&self, p: T, q: T) -> (T, T, T) {
         let (x, z) = (sqrt0(p), sqrt0(q));
         let d = sqrt_diff(p, q, x, z);
-        let m = x.mul_add(d, self.sigma * p);
+        let m = x.madd(d, self.sigma * p);
         let one = T::one();
         (
             self.kappa * (d * recip0(x) - one + T::c(2.0) * self.sigma),

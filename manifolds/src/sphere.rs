@@ -89,11 +89,11 @@ impl<T: Real> LogParts<T> {
         for (&x, &y) in p.iter().zip(q) {
             let d = y - x;
             let s = y + x;
-            minus = d.mul_add(d, minus);
-            plus = s.mul_add(s, plus);
-            pp = x.mul_add(x, pp);
-            pd = x.mul_add(d, pd);
-            ps = x.mul_add(s, ps);
+            minus = d.madd(d, minus);
+            plus = s.madd(s, plus);
+            pp = x.madd(x, pp);
+            pd = x.madd(d, pd);
+            ps = x.madd(s, ps);
         }
         let (chord, anti) = (minus.sqrt(), plus.sqrt());
         let theta = T::c(2.0) * chord.atan2(anti);
@@ -207,7 +207,7 @@ fn log_coeffs<T: Real>(p: &[T], q: &[T], lp: &LogParts<T>) -> (T, T, T, T) {
         let mut s2 = T::zero();
         for (&x, &y) in p.iter().zip(q) {
             let w = lp.w(x, y);
-            s2 = w.mul_add(w, s2);
+            s2 = w.madd(w, s2);
         }
         th / s2.sqrt().max(T::epsilon())
     } else {

@@ -207,7 +207,7 @@ impl<T: Real> Manifold for FlatTorus<T> {
         let mut s = T::zero();
         for (&p, &q) in p.iter().zip(q) {
             let d = wrap_angle(q - p);
-            s = d.mul_add(d, s);
+            s = d.madd(d, s);
         }
         s.sqrt()
     }
@@ -267,7 +267,7 @@ impl<T: Real> Manifold for FlatTorus<T> {
     fn geodesic_into(&self, p: &[T], q: &[T], t: T, out: &mut [T]) {
         self.expect2(p.len(), q.len(), out.len(), "FlatTorus::geodesic_into");
         for ((o, &p), &q) in out.iter_mut().zip(p).zip(q) {
-            *o = wrap_angle(t.mul_add(wrap_angle(q - p), p));
+            *o = wrap_angle(t.madd(wrap_angle(q - p), p));
         }
     }
     /// $\log_x y$ (constant in $t$).
@@ -300,7 +300,7 @@ impl<T: Real> Sample for FlatTorus<T> {
     fn sample_base_into<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [T]) {
         let two_pi = T::c(2.0 * core::f64::consts::PI);
         for o in out.iter_mut() {
-            *o = wrap_angle(two_pi.mul_add(T::uniform01(rng), -T::PI()));
+            *o = wrap_angle(two_pi.madd(T::uniform01(rng), -T::PI()));
         }
     }
     /// $-n\log 2\pi$ (w.r.t. the Riemannian volume, total mass $(2\pi)^n$).
@@ -479,7 +479,7 @@ impl<T: Real> WrappedNormal<T> {
             "WrappedNormal::sample_into: out",
         );
         for ((o, &m), &s) in out.iter_mut().zip(&self.mean).zip(&self.sigma) {
-            *o = wrap_angle(s.mul_add(T::standard_normal(rng), m));
+            *o = wrap_angle(s.madd(T::standard_normal(rng), m));
         }
     }
 
