@@ -1,0 +1,91 @@
+//! The scalar types of the tape (`f32`, `f64`) and the dense kernels that need more than
+//! [`Real`]: matrix products through faer.
+
+use faer::mat::{from_row_major_slice, from_row_major_slice_mut};
+use faer::Parallelism;
+use geoflow_manifolds::Real;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// Number of threads faer may use for matrix products (1 = sequential, the default).
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Sets the number of threads used by the tape's matrix products (`Par::Seq` when 1, the
+/// default). Values above 1 need the `rayon` feature; without it they are ignored.
+pub fn set_matmul_threads(n: usize) {
+    THREADS.store(n.max(1), Ordering::Relaxed);
+}
+
+/// The current matmul thread count (see [`set_matmul_threads`]).
+pub fn matmul_threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
+}
+
+fn par() -> Parallelism<'static> {
+    #[cfg(feature = "rayon")]
+    {
+        let n = matmul_threads();
+        if n > 1 {
+            return Parallelism::Rayon(n);
+        }
+    }
+    Parallelism::None
+}
+
+/// A tape scalar: `f32` or `f64` (sealed). Adds the matrix product to [`Real`].
+pub trait Element: Real + sealed::Sealed {
+    /// `out = [out +] op(a) · op(b)` for row-major buffers, where `op` transposes when asked
+    /// (without copying). `a` is stored `[ar, ac]`, `b` is stored `[br, bc]`; `out` is
+    /// `[m, n]` with `m, n` the rows of `op(a)` and the columns of `op(b)`. With
+    /// `accumulate = false` the previous contents of `out` are ignored.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        out: &mut [Self],
+        a: &[Self],
+        ar: usize,
+        ac: usize,
+        ta: bool,
+        b: &[Self],
+        br: usize,
+        bc: usize,
+        tb: bool,
+        accumulate: bool,
+    );
+}
+
+macro_rules! impl_element {
+    ($t:ty) => {
+        impl Element for $t {
+            fn gemm(
+                out: &mut [Self],
+                a: &[Self],
+                ar: usize,
+                ac: usize,
+                ta: bool,
+                b: &[Self],
+                br: usize,
+                bc: usize,
+                tb: bool,
+                accumulate: bool,
+            ) {
+                let av = from_row_major_slice::<$t>(a, ar, ac);
+                let bv = from_row_major_slice::<$t>(b, br, bc);
+                let av = if ta { av.transpose() } else { av };
+                let bv = if tb { bv.transpose() } else { bv };
+                let (m, n) = (av.nrows(), bv.ncols());
+                debug_assert_eq!(av.ncols(), bv.nrows());
+                let ov = from_row_major_slice_mut::<$t>(out, m, n);
+                let alpha = if accumulate { Some(1.0) } else { None };
+                faer::linalg::matmul::matmul(ov, av, bv, alpha, 1.0, par());
+            }
+        }
+    };
+}
+
+impl_element!(f32);
+impl_element!(f64);
