@@ -67,7 +67,10 @@ impl<T: Element> Tape<'_, T> {
     #[track_caller]
     pub fn backward_into(&mut self, loss: Var, grads: &mut Grads<T>) {
         let (r, c) = self.shape(loss);
-        assert!(r == 1 && c == 1, "backward: the loss must be [1, 1], got [{r}, {c}]");
+        assert!(
+            r == 1 && c == 1,
+            "backward: the loss must be [1, 1], got [{r}, {c}]"
+        );
         let end = loss.index() + 1;
         if grads.data.len() < self.top {
             grads.data.resize(self.top, T::zero());
@@ -276,7 +279,11 @@ impl<T: Element> Tape<'_, T> {
             Op::Softmax(a) => {
                 let c = node.cols;
                 let ga = gm!(a);
-                for ((o, yr), gr) in ga.chunks_exact_mut(c).zip(y.chunks_exact(c)).zip(g.chunks_exact(c)) {
+                for ((o, yr), gr) in ga
+                    .chunks_exact_mut(c)
+                    .zip(y.chunks_exact(c))
+                    .zip(g.chunks_exact(c))
+                {
                     let s = dot(gr, yr);
                     for ((o, &yy), &gi) in o.iter_mut().zip(yr).zip(gr) {
                         *o += yy * (gi - s);
@@ -286,7 +293,11 @@ impl<T: Element> Tape<'_, T> {
             Op::LogSoftmax(a) => {
                 let c = node.cols;
                 let ga = gm!(a);
-                for ((o, yr), gr) in ga.chunks_exact_mut(c).zip(y.chunks_exact(c)).zip(g.chunks_exact(c)) {
+                for ((o, yr), gr) in ga
+                    .chunks_exact_mut(c)
+                    .zip(y.chunks_exact(c))
+                    .zip(g.chunks_exact(c))
+                {
                     let s: T = gr.iter().copied().sum();
                     for ((o, &yy), &gi) in o.iter_mut().zip(yr).zip(gr) {
                         *o += gi - yy.exp() * s;
@@ -342,7 +353,10 @@ impl<T: Element> Tape<'_, T> {
                     let ov = val(other);
                     let gv = gm!(v);
                     for (r, &gi) in g.iter().enumerate() {
-                        for (o, &x) in gv[r * c..(r + 1) * c].iter_mut().zip(&ov[r * c..(r + 1) * c]) {
+                        for (o, &x) in gv[r * c..(r + 1) * c]
+                            .iter_mut()
+                            .zip(&ov[r * c..(r + 1) * c])
+                        {
                             *o += gi * x;
                         }
                     }
@@ -393,8 +407,12 @@ impl<T: Element> Tape<'_, T> {
                     let rs = i * d..(i + 1) * d;
                     let (pa, pb) = (&av[rs.clone()], &bv[rs.clone()]);
                     match op {
-                        MOp::Exp => m.exp_vjp(pa, pb, &g[rs.clone()], &mut ga[rs.clone()], &mut gb[rs]),
-                        MOp::Log => m.log_vjp(pa, pb, &g[rs.clone()], &mut ga[rs.clone()], &mut gb[rs]),
+                        MOp::Exp => {
+                            m.exp_vjp(pa, pb, &g[rs.clone()], &mut ga[rs.clone()], &mut gb[rs])
+                        }
+                        MOp::Log => {
+                            m.log_vjp(pa, pb, &g[rs.clone()], &mut ga[rs.clone()], &mut gb[rs])
+                        }
                         MOp::ProjTan => m.project_tangent_vjp(
                             pa,
                             pb,
@@ -405,7 +423,15 @@ impl<T: Element> Tape<'_, T> {
                         MOp::Dist => m.dist_vjp(pa, pb, g[i], &mut ga[rs.clone()], &mut gb[rs]),
                         MOp::Inner => {
                             let pc = &val(c)[rs.clone()];
-                            m.inner_vjp(pa, pb, pc, g[i], &mut ga[rs.clone()], &mut gb[rs.clone()], &mut gc[rs]);
+                            m.inner_vjp(
+                                pa,
+                                pb,
+                                pc,
+                                g[i],
+                                &mut ga[rs.clone()],
+                                &mut gb[rs.clone()],
+                                &mut gc[rs],
+                            );
                         }
                         MOp::Geodesic => {
                             // γ = exp_p(t l), l = log_p q.

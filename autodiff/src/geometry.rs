@@ -26,14 +26,17 @@
 //! | `FlatTorus` | all: $p + v$ plus the constant wrap offset |
 //! | `Simplex` | `inner`, `project_tangent`; `exp`/`log`/`dist` have none yet (a taped JVP through them panics) |
 //!
-//! `geodesic(p, q, t)` is fused too (value from `geodesic_batch_into`, VJP by chaining
-//! `log_vjp` and `exp_vjp`); its taped JVP is recorded as `exp(p, t · log(p, q))` of fused
+//! `geodesic(p, q, t)` is fused too (value $\exp_p(t\log_p q)$ row by row, which is the
+//! ambient function that its VJP — `log_vjp` chained with `exp_vjp` — differentiates; the
+//! closed-form `geodesic_into` agrees with it on the manifold only); its taped JVP is recorded as `exp(p, t · log(p, q))` of fused
 //! nodes. `geodesic_velocity` is a target: it records no gradient (to train through a
 //! velocity, take `tape.jvp` of `tape.geodesic` in `t`).
 
 use crate::tape::{MOp, Op, Tape, Var};
 use crate::Element;
-use geoflow_manifolds::{wrap_angle, Differentiable, Euclidean, FlatTorus, PositiveOrthant, Simplex, Sphere};
+use geoflow_manifolds::{
+    wrap_angle, Differentiable, Euclidean, FlatTorus, PositiveOrthant, Simplex, Sphere,
+};
 
 /// A manifold usable on the tape: the closed-form derivatives of [`Differentiable`] plus the
 /// composite forms built from tape ops (see the module docs).
@@ -219,19 +222,40 @@ impl<'m, T: Element> Tape<'m, T> {
     #[track_caller]
     fn check_times(&self, what: &str, n: usize, t: Var) {
         let (r, c) = self.shape(t);
-        assert!(r == n && c == 1, "{what}: times must be [{n}, 1], got [{r}, {c}]");
+        assert!(
+            r == n && c == 1,
+            "{what}: times must be [{n}, 1], got [{r}, {c}]"
+        );
     }
 
     pub(crate) fn exp_dyn(&mut self, m: &'m dyn TapeManifold<T>, p: Var, v: Var) -> Var {
         let n = self.check_batch("exp", m.ambient_dim(), &[p, v]);
         let grad = self.requires_grad(p) || self.requires_grad(v);
-        self.push(Op::Manifold { op: MOp::Exp, m, args: [p, v, v] }, n, m.ambient_dim(), grad)
+        self.push(
+            Op::Manifold {
+                op: MOp::Exp,
+                m,
+                args: [p, v, v],
+            },
+            n,
+            m.ambient_dim(),
+            grad,
+        )
     }
 
     pub(crate) fn log_dyn(&mut self, m: &'m dyn TapeManifold<T>, p: Var, q: Var) -> Var {
         let n = self.check_batch("log", m.ambient_dim(), &[p, q]);
         let grad = self.requires_grad(p) || self.requires_grad(q);
-        self.push(Op::Manifold { op: MOp::Log, m, args: [p, q, q] }, n, m.ambient_dim(), grad)
+        self.push(
+            Op::Manifold {
+                op: MOp::Log,
+                m,
+                args: [p, q, q],
+            },
+            n,
+            m.ambient_dim(),
+            grad,
+        )
     }
 
     /// $\exp_p(v)$ row by row for `[n, d]` batches: one fused node.
@@ -260,7 +284,16 @@ impl<'m, T: Element> Tape<'m, T> {
     pub fn dist<M: TapeManifold<T>>(&mut self, m: &'m M, p: Var, q: Var) -> Var {
         let n = self.check_batch("dist", m.ambient_dim(), &[p, q]);
         let grad = self.requires_grad(p) || self.requires_grad(q);
-        self.push(Op::Manifold { op: MOp::Dist, m, args: [p, q, q] }, n, 1, grad)
+        self.push(
+            Op::Manifold {
+                op: MOp::Dist,
+                m,
+                args: [p, q, q],
+            },
+            n,
+            1,
+            grad,
+        )
     }
 
     /// $g_p(u, v)$ row by row, `[n, 1]`.
@@ -271,7 +304,16 @@ impl<'m, T: Element> Tape<'m, T> {
     pub fn inner<M: TapeManifold<T>>(&mut self, m: &'m M, p: Var, u: Var, v: Var) -> Var {
         let n = self.check_batch("inner", m.ambient_dim(), &[p, u, v]);
         let grad = self.requires_grad(p) || self.requires_grad(u) || self.requires_grad(v);
-        self.push(Op::Manifold { op: MOp::Inner, m, args: [p, u, v] }, n, 1, grad)
+        self.push(
+            Op::Manifold {
+                op: MOp::Inner,
+                m,
+                args: [p, u, v],
+            },
+            n,
+            1,
+            grad,
+        )
     }
 
     /// $P_p(u)$, the projection onto $T_pM$, row by row.
@@ -282,7 +324,16 @@ impl<'m, T: Element> Tape<'m, T> {
     pub fn project_tangent<M: TapeManifold<T>>(&mut self, m: &'m M, p: Var, u: Var) -> Var {
         let n = self.check_batch("project_tangent", m.ambient_dim(), &[p, u]);
         let grad = self.requires_grad(p) || self.requires_grad(u);
-        self.push(Op::Manifold { op: MOp::ProjTan, m, args: [p, u, u] }, n, m.ambient_dim(), grad)
+        self.push(
+            Op::Manifold {
+                op: MOp::ProjTan,
+                m,
+                args: [p, u, u],
+            },
+            n,
+            m.ambient_dim(),
+            grad,
+        )
     }
 
     /// $\gamma(t) = \exp_p(t\log_p q)$ row by row with one time per row (`t: [n, 1]`).
@@ -294,7 +345,16 @@ impl<'m, T: Element> Tape<'m, T> {
         let n = self.check_batch("geodesic", m.ambient_dim(), &[p, q]);
         self.check_times("geodesic", n, t);
         let grad = self.requires_grad(p) || self.requires_grad(q) || self.requires_grad(t);
-        self.push(Op::Manifold { op: MOp::Geodesic, m, args: [p, q, t] }, n, m.ambient_dim(), grad)
+        self.push(
+            Op::Manifold {
+                op: MOp::Geodesic,
+                m,
+                args: [p, q, t],
+            },
+            n,
+            m.ambient_dim(),
+            grad,
+        )
     }
 
     /// $\dot\gamma(t)$ row by row: a regression **target**, recorded without gradient and with
@@ -303,10 +363,25 @@ impl<'m, T: Element> Tape<'m, T> {
     /// # Panics
     /// If the shapes do not fit.
     #[track_caller]
-    pub fn geodesic_velocity<M: TapeManifold<T>>(&mut self, m: &'m M, p: Var, q: Var, t: Var) -> Var {
+    pub fn geodesic_velocity<M: TapeManifold<T>>(
+        &mut self,
+        m: &'m M,
+        p: Var,
+        q: Var,
+        t: Var,
+    ) -> Var {
         let n = self.check_batch("geodesic_velocity", m.ambient_dim(), &[p, q]);
         self.check_times("geodesic_velocity", n, t);
-        self.push(Op::Manifold { op: MOp::GeoVel, m, args: [p, q, t] }, n, m.ambient_dim(), false)
+        self.push(
+            Op::Manifold {
+                op: MOp::GeoVel,
+                m,
+                args: [p, q, t],
+            },
+            n,
+            m.ambient_dim(),
+            false,
+        )
     }
 
     /// $\frac1n\sum_i d(a_i, b_i)^2$, `[1, 1]`.

@@ -61,7 +61,12 @@ impl<'m, T: Element> Tape<'m, T> {
         let mark = self.len();
         let [d] = self.jvp_impl([output], inputs, tangents, true);
         let v = self.value(d);
-        assert!(out.len() == v.len(), "jvp_value_into: out has {} scalars, the output {}", out.len(), v.len());
+        assert!(
+            out.len() == v.len(),
+            "jvp_value_into: out has {} scalars, the output {}",
+            out.len(),
+            v.len()
+        );
         out.copy_from_slice(v);
         self.truncate(mark);
     }
@@ -82,7 +87,11 @@ impl<'m, T: Element> Tape<'m, T> {
         );
         for (&x, &t) in inputs.iter().zip(tangents) {
             let (xs, ts) = (self.shape(x), self.shape(t));
-            assert!(xs == ts, "jvp: input {} is {xs:?} but its tangent is {ts:?}", x.index());
+            assert!(
+                xs == ts,
+                "jvp: input {} is {xs:?} but its tangent is {ts:?}",
+                x.index()
+            );
         }
         let mut tmap = std::mem::take(&mut self.tmap);
         tmap.clear();
@@ -104,7 +113,14 @@ impl<'m, T: Element> Tape<'m, T> {
         res
     }
 
-    fn walk(&mut self, tmap: &mut Vec<Option<Var>>, start: usize, end: usize, seeds: &[Var], fused: bool) {
+    fn walk(
+        &mut self,
+        tmap: &mut Vec<Option<Var>>,
+        start: usize,
+        end: usize,
+        seeds: &[Var],
+        fused: bool,
+    ) {
         for i in start..end {
             if seeds.iter().any(|s| s.index() == i) {
                 continue;
@@ -180,7 +196,11 @@ impl<'m, T: Element> Tape<'m, T> {
                             self.neg(p)
                         });
                         let num = self.add_opt(da, yb, shape).unwrap();
-                        Some(if op == Bin::Div { self.div(num, b) } else { self.div_safe(num, b) })
+                        Some(if op == Bin::Div {
+                            self.div(num, b)
+                        } else {
+                            self.div_safe(num, b)
+                        })
                     }
                     Bin::Atan2 => {
                         // (b ȧ - a ḃ) / (a² + b²)
@@ -255,13 +275,22 @@ impl<'m, T: Element> Tape<'m, T> {
                     MOp::Inner | MOp::Geodesic | MOp::GeoVel => 3,
                     _ => 2,
                 };
-                let tans = [t(args[0]), t(args[1]), if nargs == 3 { t(args[2]) } else { None }];
+                let tans = [
+                    t(args[0]),
+                    t(args[1]),
+                    if nargs == 3 { t(args[2]) } else { None },
+                ];
                 if tans.iter().all(Option::is_none) || op == MOp::GeoVel {
                     return None;
                 }
                 if fused && op != MOp::Geodesic {
                     let grad = false;
-                    return Some(self.push(Op::FusedJvp { op, m, args, tans }, shape.0, shape.1, grad));
+                    return Some(self.push(
+                        Op::FusedJvp { op, m, args, tans },
+                        shape.0,
+                        shape.1,
+                        grad,
+                    ));
                 }
                 // Record the composite form and differentiate it.
                 let mark = self.nodes.len();

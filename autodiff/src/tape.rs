@@ -54,8 +54,17 @@ pub(crate) enum MOp {
 
 pub(crate) enum Op<'m, T: Element> {
     Leaf,
-    MatMul { a: Var, b: Var, ta: bool, tb: bool },
-    Affine { x: Var, w: Var, b: Var },
+    MatMul {
+        a: Var,
+        b: Var,
+        ta: bool,
+        tb: bool,
+    },
+    Affine {
+        x: Var,
+        w: Var,
+        b: Var,
+    },
     Bin(Bin, Var, Var),
     Scale(Var, T),
     Offset(Var, T),
@@ -135,7 +144,11 @@ impl<T: Element> std::fmt::Debug for Tape<'_, T> {
 
 /// Broadcast strides of an input of shape `(r, c)` inside an output of shape `(or, oc)`.
 #[track_caller]
-pub(crate) fn bstride(what: &str, (r, c): (usize, usize), (or, oc): (usize, usize)) -> (usize, usize) {
+pub(crate) fn bstride(
+    what: &str,
+    (r, c): (usize, usize),
+    (or, oc): (usize, usize),
+) -> (usize, usize) {
     assert!(
         (r == or || r == 1) && (c == oc || c == 1),
         "{what}: cannot broadcast [{r}, {c}] to [{or}, {oc}]"
@@ -207,7 +220,10 @@ impl<'m, T: Element> Tape<'m, T> {
     #[track_caller]
     pub fn scalar_value(&self, v: Var) -> T {
         let (r, c) = self.shape(v);
-        assert!(r == 1 && c == 1, "scalar_value: expected [1, 1], got [{r}, {c}]");
+        assert!(
+            r == 1 && c == 1,
+            "scalar_value: expected [1, 1], got [{r}, {c}]"
+        );
         self.value(v)[0]
     }
 
@@ -328,8 +344,17 @@ impl<'m, T: Element> Tape<'m, T> {
     #[track_caller]
     pub fn set_leaf(&mut self, v: Var, data: &[T]) {
         let n = self.node(v);
-        assert!(matches!(n.op, Op::Leaf), "set_leaf: Var {} is not a leaf", v.0);
-        assert!(data.len() == n.len(), "set_leaf: expected {} scalars, got {}", n.len(), data.len());
+        assert!(
+            matches!(n.op, Op::Leaf),
+            "set_leaf: Var {} is not a leaf",
+            v.0
+        );
+        assert!(
+            data.len() == n.len(),
+            "set_leaf: expected {} scalars, got {}",
+            n.len(),
+            data.len()
+        );
         let off = n.off;
         self.vals[off..off + data.len()].copy_from_slice(data);
     }
@@ -390,8 +415,14 @@ impl<'m, T: Element> Tape<'m, T> {
         let (ar, ac) = self.shape(a);
         let (br, bc) = self.shape(b);
         let (r, c) = (ar.max(br), ac.max(bc));
-        let ok = (ar == r || ar == 1) && (br == r || br == 1) && (ac == c || ac == 1) && (bc == c || bc == 1);
-        assert!(ok, "{op:?}: shapes [{ar}, {ac}] and [{br}, {bc}] do not broadcast");
+        let ok = (ar == r || ar == 1)
+            && (br == r || br == 1)
+            && (ac == c || ac == 1)
+            && (bc == c || bc == 1);
+        assert!(
+            ok,
+            "{op:?}: shapes [{ar}, {ac}] and [{br}, {bc}] do not broadcast"
+        );
         let grad = self.g(a) || self.g(b);
         self.push(Op::Bin(op, a, b), r, c, grad)
     }
@@ -616,7 +647,10 @@ impl<'m, T: Element> Tape<'m, T> {
     pub fn concat(&mut self, a: Var, b: Var) -> Var {
         let (ar, ac) = self.shape(a);
         let (br, bc) = self.shape(b);
-        assert!(ar == br, "concat: row counts differ: [{ar}, {ac}] and [{br}, {bc}]");
+        assert!(
+            ar == br,
+            "concat: row counts differ: [{ar}, {ac}] and [{br}, {bc}]"
+        );
         let grad = self.g(a) || self.g(b);
         self.push(Op::Concat(a, b), ar, ac + bc, grad)
     }
@@ -627,7 +661,11 @@ impl<'m, T: Element> Tape<'m, T> {
     #[track_caller]
     pub fn slice(&mut self, a: Var, start: usize, len: usize) -> Var {
         let (r, c) = self.shape(a);
-        assert!(start + len <= c, "slice: columns {start}..{} of [{r}, {c}]", start + len);
+        assert!(
+            start + len <= c,
+            "slice: columns {start}..{} of [{r}, {c}]",
+            start + len
+        );
         let grad = self.g(a);
         self.push(Op::Slice(a, start), r, len, grad)
     }
@@ -658,7 +696,10 @@ impl<'m, T: Element> Tape<'m, T> {
     pub fn row_dot(&mut self, a: Var, b: Var) -> Var {
         let (ar, ac) = self.shape(a);
         let (br, bc) = self.shape(b);
-        assert!((ar, ac) == (br, bc), "row_dot: shapes differ: [{ar}, {ac}] and [{br}, {bc}]");
+        assert!(
+            (ar, ac) == (br, bc),
+            "row_dot: shapes differ: [{ar}, {ac}] and [{br}, {bc}]"
+        );
         let grad = self.g(a) || self.g(b);
         self.push(Op::RowDot(a, b), ar, 1, grad)
     }
@@ -852,7 +893,22 @@ impl<'m, T: Element> Tape<'m, T> {
                     MOp::Dist => m.dist_batch_into(get(a), get(b), out),
                     MOp::Inner => m.inner_batch_into(get(a), get(b), get(c), out),
                     MOp::ProjTan => m.project_tangent_batch_into(get(a), get(b), out),
-                    MOp::Geodesic => m.geodesic_batch_into(get(a), get(b), get(c), out),
+                    MOp::Geodesic => {
+                        // exp_p(t log_p q) row by row, the same ambient function the VJP
+                        // differentiates (the closed-form slerp agrees on the manifold only).
+                        let d = m.ambient_dim();
+                        scratch.clear();
+                        scratch.resize(2 * d, T::zero());
+                        let (l, w) = scratch.split_at_mut(d);
+                        let (pa, qa, ta) = (get(a), get(b), get(c));
+                        for (i, o) in out.chunks_exact_mut(d).enumerate() {
+                            m.log_into(&pa[i * d..(i + 1) * d], &qa[i * d..(i + 1) * d], l);
+                            for (x, &y) in w.iter_mut().zip(l.iter()) {
+                                *x = ta[i] * y;
+                            }
+                            m.exp_into(&pa[i * d..(i + 1) * d], w, o);
+                        }
+                    }
                     MOp::GeoVel => m.geodesic_velocity_batch_into(get(a), get(b), get(c), out),
                 }
             }
