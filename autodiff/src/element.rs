@@ -12,6 +12,18 @@ mod sealed {
     impl Sealed for f64 {}
 }
 
+/// Matrix products run so far (all threads), for allocation accounting in tests.
+static GEMM_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of matrix products the tape has run since the program started.
+///
+/// faer 0.19's kernel (gemm 0.18) allocates one small bookkeeping vector (`mc / MR` bytes,
+/// under 1 KiB) per product above the tiny-matrix sizes; the allocation test uses this counter
+/// to tell those apart from the tape's own (of which there are none after warm-up).
+pub fn gemm_calls() -> usize {
+    GEMM_CALLS.load(Ordering::Relaxed)
+}
+
 /// Number of threads faer may use for matrix products (1 = sequential, the default).
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
@@ -56,6 +68,12 @@ pub trait Element: Real + sealed::Sealed {
         tb: bool,
         accumulate: bool,
     );
+    /// Bytes per scalar.
+    const BYTES: usize;
+    /// Appends the little-endian bytes of `xs` to `out`.
+    fn write_le(xs: &[Self], out: &mut Vec<u8>);
+    /// Decodes little-endian bytes (`b.len()` a multiple of [`BYTES`](Element::BYTES)).
+    fn read_le(b: &[u8], out: &mut Vec<Self>);
 }
 
 macro_rules! impl_element {
@@ -73,6 +91,7 @@ macro_rules! impl_element {
                 tb: bool,
                 accumulate: bool,
             ) {
+                GEMM_CALLS.fetch_add(1, Ordering::Relaxed);
                 let av = from_row_major_slice::<$t>(a, ar, ac);
                 let bv = from_row_major_slice::<$t>(b, br, bc);
                 let av = if ta { av.transpose() } else { av };
@@ -82,6 +101,18 @@ macro_rules! impl_element {
                 let ov = from_row_major_slice_mut::<$t>(out, m, n);
                 let alpha = if accumulate { Some(1.0) } else { None };
                 faer::linalg::matmul::matmul(ov, av, bv, alpha, 1.0, par());
+            }
+            const BYTES: usize = std::mem::size_of::<$t>();
+            fn write_le(xs: &[Self], out: &mut Vec<u8>) {
+                for x in xs {
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
+            }
+            fn read_le(b: &[u8], out: &mut Vec<Self>) {
+                out.extend(
+                    b.chunks_exact(Self::BYTES)
+                        .map(|c| <$t>::from_le_bytes(c.try_into().unwrap())),
+                );
             }
         }
     };
