@@ -1,6 +1,6 @@
 //! Reverse mode: one VJP kernel per op, accumulated into a dense gradient arena.
 
-use crate::tape::{bin_partials, bstride, dot, norm, Axis, MOp, Op, Tape, Var};
+use crate::tape::{bin_partials, bstride, dot, norm, silu_d1, silu_d2, Axis, MOp, Op, Tape, Var};
 use crate::Element;
 
 /// Gradients from one reverse sweep, indexed by [`Var`].
@@ -207,8 +207,7 @@ impl<T: Element> Tape<'_, T> {
                 match (u.f, u.k) {
                     (crate::unary::UFn::Silu, 0) => {
                         for ((o, &x), &gi) in ga.iter_mut().zip(xs).zip(g) {
-                            let s = T::one() / (T::one() + (-x).exp());
-                            *o += gi * s * (T::one() + x * (T::one() - s));
+                            *o += gi * silu_d1(x);
                         }
                     }
                     (crate::unary::UFn::Exp, 0) => {
@@ -225,6 +224,19 @@ impl<T: Element> Tape<'_, T> {
                         for ((o, &x), &gi) in ga.iter_mut().zip(xs).zip(g) {
                             *o += gi * d.eval(x);
                         }
+                    }
+                }
+            }
+            Op::UnaryJvp(u, x, xd) if (u.f, u.k) == (crate::unary::UFn::Silu, 0) => {
+                let (xs, ts) = (val(x), val(xd));
+                if needs(xd) {
+                    for ((o, &x), &gi) in gm!(xd).iter_mut().zip(xs).zip(g) {
+                        *o += gi * silu_d1(x);
+                    }
+                }
+                if needs(x) {
+                    for (((o, &x), &t), &gi) in gm!(x).iter_mut().zip(xs).zip(ts).zip(g) {
+                        *o += gi * t * silu_d2(x);
                     }
                 }
             }

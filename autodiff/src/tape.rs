@@ -784,9 +784,15 @@ impl<'m, T: Element> Tape<'m, T> {
             }
             Op::Unary(u, a) => unary_forward(u, get(a), out),
             Op::UnaryJvp(u, x, xd) => {
-                let d = u.next();
-                for ((o, &x), &t) in out.iter_mut().zip(get(x)).zip(get(xd)) {
-                    *o = d.eval(x) * t;
+                if (u.f, u.k) == (UFn::Silu, 0) {
+                    for ((o, &x), &t) in out.iter_mut().zip(get(x)).zip(get(xd)) {
+                        *o = silu_d1(x) * t;
+                    }
+                } else {
+                    let d = u.next();
+                    for ((o, &x), &t) in out.iter_mut().zip(get(x)).zip(get(xd)) {
+                        *o = d.eval(x) * t;
+                    }
                 }
             }
             Op::Sum(a, axis) => {
@@ -1012,6 +1018,20 @@ fn unary_forward<T: Element>(u: Unary, a: &[T], out: &mut [T]) {
             }
         }
     }
+}
+
+/// $\operatorname{silu}'(x) = \sigma(x)(1 + x(1 - \sigma(x)))$.
+#[inline(always)]
+pub(crate) fn silu_d1<T: Element>(x: T) -> T {
+    let s = T::one() / (T::one() + (-x).exp());
+    s * (T::one() + x * (T::one() - s))
+}
+
+/// $\operatorname{silu}''(x) = \sigma'(x)(2 + x(1 - 2\sigma(x)))$.
+#[inline(always)]
+pub(crate) fn silu_d2<T: Element>(x: T) -> T {
+    let s = T::one() / (T::one() + (-x).exp());
+    s * (T::one() - s) * (T::c(2.0) + x * (T::one() - T::c(2.0) * s))
 }
 
 #[inline]
