@@ -24,7 +24,7 @@
 //! | `Euclidean` | all |
 //! | `Sphere`, `PositiveOrthant` | all; `log` is singular at $p = q$ (its fused VJP is not) |
 //! | `FlatTorus` | all: $p + v$ plus the constant wrap offset |
-//! | `Simplex` | `inner`, `project_tangent`; `exp`/`log`/`dist` have none yet (a taped JVP through them panics) |
+//! | `Simplex` | all, for interior points ($\sqrt p$ has an infinite derivative at a zero coordinate) |
 //!
 //! `geodesic(p, q, t)` is fused too (value $\exp_p(t\log_p q)$ row by row, which is the
 //! ambient function that its VJP — `log_vjp` chained with `exp_vjp` — differentiates; the
@@ -187,7 +187,58 @@ impl<T: Element> TapeManifold<T> for FlatTorus<T> {
     }
 }
 
+/// Simplex composites on $x = \sqrt p$, $z = \sqrt q$ (interior points).
+mod simplex_composite {
+    use super::*;
+    /// $C = \lVert z - x\rVert$, $A = \lVert z + x\rVert$ and $d = z - x$.
+    pub fn chord_anti<T: Element>(tape: &mut Tape<'_, T>, p: Var, q: Var) -> (Var, Var, Var, Var) {
+        let (x, z) = (tape.sqrt(p), tape.sqrt(q));
+        let d = tape.sub(z, x);
+        let e = tape.add(z, x);
+        let (c, a) = (tape.row_norm(d), tape.row_norm(e));
+        (x, d, c, a)
+    }
+}
+
 impl<T: Element> TapeManifold<T> for Simplex<T> {
+    /// $(\cos\theta\,x + \operatorname{sinc}\theta\,u)^{\odot 2}$ with $x = \sqrt p$,
+    /// $u = v/(2x)$, $\theta^2 = \lVert u\rVert^2$.
+    fn exp_composite(&self, tape: &mut Tape<'_, T>, p: Var, v: Var) -> Var {
+        let x = tape.sqrt(p);
+        let hv = tape.scale(v, T::c(0.5));
+        let u = tape.div(hv, x);
+        let y = tape.row_sq(u);
+        let (c, s) = (tape.cos_sqrt(y), tape.sinc_sqrt(y));
+        let a = tape.mul(c, x);
+        let b = tape.mul(s, u);
+        let w = tape.add(a, b);
+        tape.square(w)
+    }
+    /// $2\kappa\,(x \odot (z - x) + \sigma p)$ with $\alpha = 2\operatorname{atan2}(C, A)$,
+    /// $\kappa = \alpha/\sin\alpha$, $\sigma = 2C^2/(C^2 + A^2)$.
+    fn log_composite(&self, tape: &mut Tape<'_, T>, p: Var, q: Var) -> Var {
+        let (x, d, c, a) = simplex_composite::chord_anti(tape, p, q);
+        let h = tape.atan2(c, a);
+        let alpha = tape.scale(h, T::c(2.0));
+        let a2 = tape.square(alpha);
+        let sinc = tape.sinc_sqrt(a2);
+        let kappa = tape.recip(sinc);
+        let (c2, aa2) = (tape.square(c), tape.square(a));
+        let r2 = tape.add(c2, aa2);
+        let sig = tape.div(c2, r2);
+        let sig = tape.scale(sig, T::c(2.0));
+        let xd = tape.mul(x, d);
+        let sp = tape.mul(sig, p);
+        let inner = tape.add(xd, sp);
+        let k2 = tape.scale(kappa, T::c(2.0));
+        tape.mul(k2, inner)
+    }
+    /// $4\operatorname{atan2}(C, A)$.
+    fn dist_composite(&self, tape: &mut Tape<'_, T>, p: Var, q: Var) -> Var {
+        let (_, _, c, a) = simplex_composite::chord_anti(tape, p, q);
+        let h = tape.atan2(c, a);
+        tape.scale(h, T::c(4.0))
+    }
     /// $\sum_i u_i v_i / p_i$.
     fn inner_composite(&self, tape: &mut Tape<'_, T>, p: Var, u: Var, v: Var) -> Var {
         let uv = tape.mul(u, v);

@@ -5,10 +5,19 @@ use geoflow_autodiff::{Tape, Var};
 use geoflow_manifolds::Sphere;
 use proptest::prelude::*;
 
-fn duality(build: &dyn Fn(&mut Tape<'_, f64>, &[Var]) -> Var, xs: &[(Vec<f64>, usize, usize)], us: &[Vec<f64>], w: &[f64]) -> (f64, f64) {
+fn duality(
+    build: &dyn Fn(&mut Tape<'_, f64>, &[Var]) -> Var,
+    xs: &[(Vec<f64>, usize, usize)],
+    us: &[Vec<f64>],
+    w: &[f64],
+) -> (f64, f64) {
     let mut tape = Tape::new();
     let vars: Vec<Var> = xs.iter().map(|(d, r, c)| tape.leaf(d, *r, *c)).collect();
-    let tans: Vec<Var> = us.iter().zip(xs).map(|(u, (_, r, c))| tape.constant(u, *r, *c)).collect();
+    let tans: Vec<Var> = us
+        .iter()
+        .zip(xs)
+        .map(|(u, (_, r, c))| tape.constant(u, *r, *c))
+        .collect();
     let y = build(&mut tape, &vars);
     let dy = tape.jvp1(y, &vars, &tans);
     let (r, c) = tape.shape(y);
@@ -20,7 +29,10 @@ fn duality(build: &dyn Fn(&mut Tape<'_, f64>, &[Var]) -> Var, xs: &[(Vec<f64>, u
     let rhs: f64 = vars
         .iter()
         .zip(us)
-        .map(|(&v, u)| g.get(v).map_or(0.0, |g| g.iter().zip(u).map(|(a, b)| a * b).sum()))
+        .map(|(&v, u)| {
+            g.get(v)
+                .map_or(0.0, |g| g.iter().zip(u).map(|(a, b)| a * b).sum())
+        })
         .sum();
     (lhs, rhs)
 }

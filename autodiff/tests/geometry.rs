@@ -202,7 +202,7 @@ fn torus_primitives() {
 }
 
 #[test]
-fn simplex_fused_first_order() {
+fn simplex_primitives() {
     let m = leak(Simplex::<f64>::new(2).unwrap());
     let mut g = rng(9);
     let mut pts = |n: usize| {
@@ -215,67 +215,7 @@ fn simplex_fused_first_order() {
     };
     let (ps, qs) = (pts(3), pts(3));
     let vs = tangents(m, &ps, 10, 0.2);
-    // Fused values and gradients against finite differences (no composite exp/log/dist).
-    let p = input(ps.clone(), 3, 3);
-    let q = input(qs, 3, 3);
-    let v = input(vs, 3, 3);
-    for (what, f, xs) in [
-        (
-            "exp",
-            &(|tp: &mut Tape<f64>, x: &[Var]| tp.exp(m, x[0], x[1])) as &Build,
-            vec![p.clone(), v.clone()],
-        ),
-        (
-            "log",
-            &|tp: &mut Tape<f64>, x: &[Var]| tp.log(m, x[0], x[1]),
-            vec![p.clone(), q.clone()],
-        ),
-        (
-            "dist",
-            &|tp: &mut Tape<f64>, x: &[Var]| tp.dist(m, x[0], x[1]),
-            vec![p.clone(), q.clone()],
-        ),
-    ] {
-        let (_, g) = value_and_grads(f, &xs);
-        let mut k = 0;
-        for (xi, x) in xs.iter().enumerate() {
-            for i in 0..x.data.len() {
-                let h = 1e-6;
-                let mut xp = xs.clone();
-                let mut xm = xs.clone();
-                xp[xi].data[i] += h;
-                xm[xi].data[i] -= h;
-                let fd = (value_and_grads_loss(f, &xp) - value_and_grads_loss(f, &xm)) / (2.0 * h);
-                assert!(
-                    (g[k] - fd).abs() <= 1e-6 * (1.0 + fd.abs()),
-                    "simplex {what}: {} vs {fd}",
-                    g[k]
-                );
-                k += 1;
-            }
-        }
-    }
-    // inner and project_tangent have composites: the full battery.
-    check_all(
-        "simplex inner",
-        &|tp: &mut Tape<f64>, x: &[Var]| tp.inner(m, x[0], x[1], x[2]),
-        &[p.clone(), v.clone(), v.clone()],
-        3,
-    );
-    check_all(
-        "simplex project_tangent",
-        &|tp: &mut Tape<f64>, x: &[Var]| tp.project_tangent(m, x[0], x[1]),
-        &[p, v],
-        4,
-    );
-}
-
-fn value_and_grads_loss(f: &Build, xs: &[Input]) -> f64 {
-    let y = eval(f, xs);
-    y.iter()
-        .enumerate()
-        .map(|(i, v)| v * (((i * 7 % 5) as f64) - 1.7))
-        .sum()
+    battery("simplex", m, ps, qs, vs, true);
 }
 
 #[test]
