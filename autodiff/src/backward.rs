@@ -1,6 +1,8 @@
 //! Reverse mode: one VJP kernel per op, accumulated into a dense gradient arena.
 
-use crate::tape::{bin_partials, bstride, dot, norm, silu_d1, silu_d2, Axis, MOp, Op, Tape, Var};
+use crate::tape::{
+    bin_partials, bstride, dot, norm, silu_d1_s, silu_d2_s, Axis, MOp, Op, Tape, Var,
+};
 use crate::Element;
 
 /// Gradients from one reverse sweep, indexed by [`Var`].
@@ -115,6 +117,12 @@ impl<T: Element> Tape<'_, T> {
             &vals[n.off..n.off + n.len()]
         };
         let y = &vals[node.off..node.off + node.len()];
+        let aux = &vals[node.off + node.len()..node.off + node.len() + node.aux];
+        // The cache of a node (SiLU's σ).
+        let cache = |v: Var| {
+            let n = &nodes[v.index()];
+            &vals[n.off + n.len()..n.off + n.len() + n.aux]
+        };
         let shape = |v: Var| (nodes[v.index()].rows, nodes[v.index()].cols);
         let needs = |v: Var| nodes[v.index()].grad;
         // The gradient slice of an input (always below this node in the arena).
@@ -206,8 +214,8 @@ impl<T: Element> Tape<'_, T> {
                 let ga = gm!(a);
                 match (u.f, u.k) {
                     (crate::unary::UFn::Silu, 0) => {
-                        for ((o, &x), &gi) in ga.iter_mut().zip(xs).zip(g) {
-                            *o += gi * silu_d1(x);
+                        for (((o, &x), &s), &gi) in ga.iter_mut().zip(xs).zip(aux).zip(g) {
+                            *o += gi * silu_d1_s(x, s);
                         }
                     }
                     (crate::unary::UFn::Exp, 0) => {
@@ -227,20 +235,22 @@ impl<T: Element> Tape<'_, T> {
                     }
                 }
             }
-            Op::UnaryJvp(u, x, xd) if (u.f, u.k) == (crate::unary::UFn::Silu, 0) => {
-                let (xs, ts) = (val(x), val(xd));
+            Op::UnaryJvp(u, x, xd, Some(src)) if (u.f, u.k) == (crate::unary::UFn::Silu, 0) => {
+                let (xs, ts, sig) = (val(x), val(xd), cache(src));
                 if needs(xd) {
-                    for ((o, &x), &gi) in gm!(xd).iter_mut().zip(xs).zip(g) {
-                        *o += gi * silu_d1(x);
+                    for (((o, &x), &s), &gi) in gm!(xd).iter_mut().zip(xs).zip(sig).zip(g) {
+                        *o += gi * silu_d1_s(x, s);
                     }
                 }
                 if needs(x) {
-                    for (((o, &x), &t), &gi) in gm!(x).iter_mut().zip(xs).zip(ts).zip(g) {
-                        *o += gi * t * silu_d2(x);
+                    for ((((o, &x), &t), &s), &gi) in
+                        gm!(x).iter_mut().zip(xs).zip(ts).zip(sig).zip(g)
+                    {
+                        *o += gi * t * silu_d2_s(x, s);
                     }
                 }
             }
-            Op::UnaryJvp(u, x, xd) => {
+            Op::UnaryJvp(u, x, xd, _) => {
                 let (d1, d2) = (u.next(), u.next().next());
                 let (xs, ts) = (val(x), val(xd));
                 if needs(xd) {

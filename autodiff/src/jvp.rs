@@ -6,7 +6,7 @@
 //! composite form (see [`crate::geometry`]) and differentiate that; the untaped path uses the
 //! fused closed-form `*_jvp` of [`geoflow_manifolds::Differentiable`] instead.
 
-use crate::tape::{Axis, Bin, MOp, Op, Tape, Var};
+use crate::tape::{Bin, MOp, Op, Tape, Var};
 use crate::unary::{UFn, Unary};
 use crate::Element;
 
@@ -218,14 +218,14 @@ impl<'m, T: Element> Tape<'m, T> {
             }
             Op::Scale(a, c) => t(a).map(|d| self.scale(d, c)),
             Op::Offset(a, _) => t(a),
-            Op::Unary(u, x) => t(x).map(|d| self.unary_jvp(u, x, d)),
-            Op::UnaryJvp(u, x, xd) => {
+            Op::Unary(u, x) => t(x).map(|d| self.unary_jvp(u, x, d, Some(y))),
+            Op::UnaryJvp(u, x, xd, src) => {
                 // d(f'(x) ẋ) = f''(x) ẋ_x ẋ + f'(x) ẋ_ẋ
                 let first = t(x).map(|dx| {
-                    let p = self.unary_jvp(u.next(), x, dx);
+                    let p = self.unary_jvp(u.next(), x, dx, None);
                     self.mul(p, xd)
                 });
-                let second = t(xd).map(|dd| self.unary_jvp(u, x, dd));
+                let second = t(xd).map(|dd| self.unary_jvp(u, x, dd, src));
                 self.add_opt(first, second, shape)
             }
             Op::Sum(a, axis) => t(a).map(|d| self.sum_axis(d, axis)),
@@ -325,6 +325,3 @@ impl<'m, T: Element> Tape<'m, T> {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _axis_used(_: Axis) {}

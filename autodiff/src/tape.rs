@@ -69,8 +69,9 @@ pub(crate) enum Op<'m, T: Element> {
     Scale(Var, T),
     Offset(Var, T),
     Unary(Unary, Var),
-    /// $f^{(k+1)}(x)\\,\dot x$.
-    UnaryJvp(Unary, Var, Var),
+    /// $f^{(k+1)}(x)\\,\dot x$; the last field is the primal node $f(x)$ when its cache can
+    /// be reused (SiLU's $\sigma(x)$, tanh's value).
+    UnaryJvp(Unary, Var, Var, Option<Var>),
     Sum(Var, Axis),
     Broadcast(Var),
     Softmax(Var),
@@ -102,6 +103,8 @@ pub(crate) struct Node<'m, T: Element> {
     pub rows: usize,
     pub cols: usize,
     pub off: usize,
+    /// Scalars cached after the value (SiLU keeps $\sigma(x)$ there).
+    pub aux: usize,
     pub grad: bool,
 }
 
@@ -253,13 +256,25 @@ impl<'m, T: Element> Tape<'m, T> {
     }
 
     pub(crate) fn push(&mut self, op: Op<'m, T>, rows: usize, cols: usize, grad: bool) -> Var {
-        let off = self.alloc(rows * cols);
+        self.push_aux(op, rows, cols, grad, 0)
+    }
+
+    pub(crate) fn push_aux(
+        &mut self,
+        op: Op<'m, T>,
+        rows: usize,
+        cols: usize,
+        grad: bool,
+        aux: usize,
+    ) -> Var {
+        let off = self.alloc(rows * cols + aux);
         assert!(self.nodes.len() < u32::MAX as usize, "tape overflow");
         self.nodes.push(Node {
             op,
             rows,
             cols,
             off,
+            aux,
             grad,
         });
         let v = Var((self.nodes.len() - 1) as u32);
@@ -481,13 +496,18 @@ impl<'m, T: Element> Tape<'m, T> {
     pub fn unary(&mut self, u: Unary, x: Var) -> Var {
         let (r, c) = self.shape(x);
         let grad = self.g(x);
-        self.push(Op::Unary(u, x), r, c, grad)
+        let aux = if (u.f, u.k) == (UFn::Silu, 0) {
+            r * c
+        } else {
+            0
+        };
+        self.push_aux(Op::Unary(u, x), r, c, grad, aux)
     }
-    pub(crate) fn unary_jvp(&mut self, u: Unary, x: Var, xd: Var) -> Var {
+    pub(crate) fn unary_jvp(&mut self, u: Unary, x: Var, xd: Var, src: Option<Var>) -> Var {
         let (r, c) = self.shape(x);
         assert_eq!(self.shape(xd), (r, c), "unary_jvp: tangent shape");
         let grad = self.g(x) || self.g(xd);
-        self.push(Op::UnaryJvp(u, x, xd), r, c, grad)
+        self.push(Op::UnaryJvp(u, x, xd, src), r, c, grad)
     }
     fn uf(&mut self, f: UFn, x: Var) -> Var {
         self.unary(Unary::new(f), x)
@@ -733,7 +753,7 @@ impl<'m, T: Element> Tape<'m, T> {
         } = self;
         let node = &nodes[v.index()];
         let (lo, hi) = vals.split_at_mut(node.off);
-        let out = &mut hi[..node.len()];
+        let (out, aux) = hi[..node.len() + node.aux].split_at_mut(node.len());
         let shape = |v: Var| (nodes[v.index()].rows, nodes[v.index()].cols);
         let get = |v: Var| {
             let n = &nodes[v.index()];
@@ -782,9 +802,19 @@ impl<'m, T: Element> Tape<'m, T> {
                     *o = x + c;
                 }
             }
-            Op::Unary(u, a) => unary_forward(u, get(a), out),
-            Op::UnaryJvp(u, x, xd) => {
-                if (u.f, u.k) == (UFn::Silu, 0) {
+            Op::Unary(u, a) => unary_forward(u, get(a), out, aux),
+            Op::UnaryJvp(u, x, xd, src) => {
+                if let (Some(src), (UFn::Silu, 0)) = (src, (u.f, u.k)) {
+                    let n = &nodes[src.index()];
+                    let sig = &lo[n.off + n.len()..n.off + 2 * n.len()];
+                    for (((o, &x), &t), &s) in out.iter_mut().zip(get(x)).zip(get(xd)).zip(sig) {
+                        *o = silu_d1_s(x, s) * t;
+                    }
+                } else if let (Some(src), (UFn::Tanh, 0)) = (src, (u.f, u.k)) {
+                    for ((o, &y), &t) in out.iter_mut().zip(get(src)).zip(get(xd)) {
+                        *o = (T::one() - y * y) * t;
+                    }
+                } else if (u.f, u.k) == (UFn::Silu, 0) {
                     for ((o, &x), &t) in out.iter_mut().zip(get(x)).zip(get(xd)) {
                         *o = silu_d1(x) * t;
                     }
@@ -994,12 +1024,15 @@ pub(crate) fn bin_partials<T: Element>(op: Bin, a: T, b: T) -> (T, T) {
     }
 }
 
-fn unary_forward<T: Element>(u: Unary, a: &[T], out: &mut [T]) {
+fn unary_forward<T: Element>(u: Unary, a: &[T], out: &mut [T], aux: &mut [T]) {
     // The hot activations get dedicated loops (the generic `eval` matches per element).
     match (u.f, u.k) {
         (UFn::Silu, 0) => {
-            for (o, &x) in out.iter_mut().zip(a) {
-                *o = x / (T::one() + (-x).exp());
+            // σ(x) is kept in `aux` for the VJP and the JVP.
+            for ((o, s), &x) in out.iter_mut().zip(aux.iter_mut()).zip(a) {
+                let e = T::exp_fast(-x);
+                *s = T::one() / (T::one() + e);
+                *o = x * *s;
             }
         }
         (UFn::Tanh, 0) => {
@@ -1023,14 +1056,18 @@ fn unary_forward<T: Element>(u: Unary, a: &[T], out: &mut [T]) {
 /// $\operatorname{silu}'(x) = \sigma(x)(1 + x(1 - \sigma(x)))$.
 #[inline(always)]
 pub(crate) fn silu_d1<T: Element>(x: T) -> T {
-    let s = T::one() / (T::one() + (-x).exp());
+    silu_d1_s(x, T::one() / (T::one() + T::exp_fast(-x)))
+}
+
+/// [`silu_d1`] from a cached $s = \sigma(x)$.
+#[inline(always)]
+pub(crate) fn silu_d1_s<T: Element>(x: T, s: T) -> T {
     s * (T::one() + x * (T::one() - s))
 }
 
-/// $\operatorname{silu}''(x) = \sigma'(x)(2 + x(1 - 2\sigma(x)))$.
+/// $\operatorname{silu}''(x) = \sigma'(x)(2 + x(1 - 2\sigma(x)))$ from $s = \sigma(x)$.
 #[inline(always)]
-pub(crate) fn silu_d2<T: Element>(x: T) -> T {
-    let s = T::one() / (T::one() + (-x).exp());
+pub(crate) fn silu_d2_s<T: Element>(x: T, s: T) -> T {
     s * (T::one() - s) * (T::c(2.0) + x * (T::one() - T::c(2.0) * s))
 }
 
