@@ -258,7 +258,7 @@ impl<T: Element> TapeManifold<T> for Simplex<T> {
 impl<'m, T: Element> Tape<'m, T> {
     #[track_caller]
     fn check_batch(&self, what: &str, d: usize, vars: &[Var]) -> usize {
-        let (n, c) = self.shape(vars[0]);
+        let n = self.shape(vars[0]).0;
         for &v in vars {
             let (r, cc) = self.shape(v);
             assert!(
@@ -266,7 +266,6 @@ impl<'m, T: Element> Tape<'m, T> {
                 "{what}: expected [{n}, {d}] (ambient dimension {d}), got [{r}, {cc}]"
             );
         }
-        let _ = c;
         n
     }
 

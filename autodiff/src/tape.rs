@@ -117,6 +117,19 @@ impl<T: Element> Node<'_, T> {
 
 /// A Wengert list over `f32` or `f64` with pooled storage.
 ///
+/// ```
+/// use geoflow_autodiff::Tape;
+/// let mut tape = Tape::<f64>::new();
+/// let x = tape.leaf(&[1.0, 2.0, 3.0, 4.0], 2, 2);   // [2, 2], differentiable
+/// let w = tape.constant(&[0.5, -1.0], 2, 1);        // [2, 1], no gradient
+/// let y = tape.matmul(x, w);                         // [2, 1]
+/// let y = tape.tanh(y);
+/// let loss = tape.sum(y);
+/// let g = tape.backward(loss);
+/// assert_eq!(g.wrt(x).len(), 4);
+/// assert!(g.get(w).is_none());
+/// ```
+///
 /// Values are computed eagerly when an op is recorded and live in one arena; [`reset`](Tape::reset)
 /// forgets the nodes but keeps every buffer, so a training loop that records the same graph each
 /// step allocates nothing after the first step. `'m` is the lifetime of the manifolds that
@@ -351,8 +364,8 @@ impl<'m, T: Element> Tape<'m, T> {
         self.full(1, 1, x)
     }
 
-    /// Overwrites the value of a leaf in place (for reusing a recorded graph with new data is
-    /// NOT supported: values downstream are not recomputed; use this only on fresh leaves).
+    /// Overwrites the value of a leaf in place. Values already computed from it are **not**
+    /// recomputed: use this only before recording anything that reads the leaf.
     ///
     /// # Panics
     /// If `v` is not a leaf or the length differs.
