@@ -73,6 +73,26 @@ impl<T: Element> Tape<'_, T> {
             r == 1 && c == 1,
             "backward: the loss must be [1, 1], got [{r}, {c}]"
         );
+        self.sweep(loss, None, grads);
+    }
+
+    /// Vector-Jacobian product: the gradients of $\langle w, y\rangle$ for a value `y` of any
+    /// shape and a cotangent `w` of the same shape (e.g. Hutchinson divergence estimates).
+    ///
+    /// # Panics
+    /// If `w.len()` differs from the number of scalars of `y`.
+    #[track_caller]
+    pub fn vjp_into(&mut self, y: Var, w: &[T], grads: &mut Grads<T>) {
+        let (r, c) = self.shape(y);
+        assert!(
+            w.len() == r * c,
+            "vjp: the cotangent has {} scalars, the value is [{r}, {c}]",
+            w.len()
+        );
+        self.sweep(y, Some(w), grads);
+    }
+
+    fn sweep(&mut self, loss: Var, seed: Option<&[T]>, grads: &mut Grads<T>) {
         let end = loss.index() + 1;
         if grads.data.len() < self.top {
             grads.data.resize(self.top, T::zero());
@@ -92,7 +112,11 @@ impl<T: Element> Tape<'_, T> {
         if !self.nodes[loss.index()].grad {
             return;
         }
-        grads.data[self.nodes[loss.index()].off] = T::one();
+        let n = &self.nodes[loss.index()];
+        match seed {
+            None => grads.data[n.off] = T::one(),
+            Some(w) => grads.data[n.off..n.off + n.len()].copy_from_slice(w),
+        }
         for i in (0..end).rev() {
             if self.nodes[i].grad {
                 self.vjp(i, &mut grads.data);

@@ -312,3 +312,23 @@ fn f32_tape_runs() {
     assert!(g.wrt(w).iter().all(|v| v.is_finite()));
     assert!(g.wrt(x).iter().all(|v| v.is_finite()));
 }
+
+#[test]
+#[should_panic(expected = "exp: expected [2, 3] (ambient dimension 3), got [2, 4]")]
+fn manifold_shape_mistake_panics_with_shapes() {
+    let s2 = geoflow_manifolds::Sphere::<f64>::new(2).unwrap();
+    let mut tape = Tape::<f64>::new();
+    let p = tape.zeros(2, 3);
+    let v = tape.zeros(2, 4);
+    tape.exp(&s2, p, v);
+}
+
+#[test]
+fn vjp_of_a_vector_output() {
+    let mut tape = Tape::<f64>::new();
+    let x = tape.leaf(&[1.0, 2.0, 3.0], 1, 3);
+    let y = tape.square(x);
+    let mut g = geoflow_autodiff::Grads::new();
+    tape.vjp_into(y, &[1.0, -1.0, 0.5], &mut g);
+    assert_eq!(g.wrt(x), &[2.0, -4.0, 3.0]);
+}
