@@ -1,0 +1,214 @@
+//! The scalar types of the tape (`f32`, `f64`) and the dense kernels that need more than
+//! [`Real`]: matrix products through faer.
+
+use faer::mat::{from_row_major_slice, from_row_major_slice_mut};
+use faer::Parallelism;
+use geoflow_manifolds::Real;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// Matrix products run so far (all threads), for allocation accounting in tests.
+static GEMM_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of matrix products the tape has run since the program started.
+///
+/// faer 0.19's kernel (gemm 0.18) allocates one small bookkeeping vector (`mc / MR` bytes,
+/// under 1 KiB) per product above the tiny-matrix sizes; the allocation test uses this counter
+/// to tell those apart from the tape's own (of which there are none after warm-up).
+pub fn gemm_calls() -> usize {
+    GEMM_CALLS.load(Ordering::Relaxed)
+}
+
+/// Number of threads faer may use for matrix products (1 = sequential, the default).
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Sets the number of threads used by the tape's matrix products (`Par::Seq` when 1, the
+/// default). Values above 1 need the `rayon` feature; without it they are ignored.
+pub fn set_matmul_threads(n: usize) {
+    THREADS.store(n.max(1), Ordering::Relaxed);
+}
+
+/// The current matmul thread count (see [`set_matmul_threads`]).
+pub fn matmul_threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
+}
+
+fn par() -> Parallelism<'static> {
+    #[cfg(feature = "rayon")]
+    {
+        let n = matmul_threads();
+        if n > 1 {
+            return Parallelism::Rayon(n);
+        }
+    }
+    Parallelism::None
+}
+
+/// A tape scalar: `f32` or `f64` (sealed). Adds the matrix product to [`Real`].
+pub trait Element: Real + sealed::Sealed {
+    /// `out = [out +] op(a) · op(b)` for row-major buffers, where `op` transposes when asked
+    /// (without copying). `a` is stored `[ar, ac]`, `b` is stored `[br, bc]`; `out` is
+    /// `[m, n]` with `m, n` the rows of `op(a)` and the columns of `op(b)`. With
+    /// `accumulate = false` the previous contents of `out` are ignored.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        out: &mut [Self],
+        a: &[Self],
+        ar: usize,
+        ac: usize,
+        ta: bool,
+        b: &[Self],
+        br: usize,
+        bc: usize,
+        tb: bool,
+        accumulate: bool,
+    );
+    /// $e^x$ by range reduction and a polynomial, branch-free so that loops over slices
+    /// vectorise: within 2 ulp of `exp` (f32: degree-7, f64: degree-13 Taylor polynomial on
+    /// $\lvert r\rvert \le \ln 2/2$). The argument is clamped to $\lbrack -87, 88 \rbrack$ (f32) or
+    /// $\lbrack -708, 709 \rbrack$ (f64), so the result is always finite and positive; NaN gives NaN.
+    fn exp_fast(x: Self) -> Self;
+    /// Bytes per scalar.
+    const BYTES: usize;
+    /// Appends the little-endian bytes of `xs` to `out`.
+    fn write_le(xs: &[Self], out: &mut Vec<u8>);
+    /// Decodes little-endian bytes (`b.len()` a multiple of [`BYTES`](Element::BYTES)).
+    fn read_le(b: &[u8], out: &mut Vec<Self>);
+}
+
+macro_rules! exp_fast_impl {
+    (f32, $x:expr) => {{
+        let x: f32 = $x;
+        let xc = x.clamp(-87.0, 88.0);
+        // n = round(x / ln 2) by the 1.5·2^23 trick (vectorises, unlike `round`).
+        let magic = 12_582_912.0f32;
+        let n = (xc * core::f32::consts::LOG2_E + magic) - magic;
+        let r = (xc - n * 0.693_145_75) - n * 1.428_606_8e-6;
+        let p = 1.0
+            + r * (1.0
+                + r * (0.5
+                    + r * (1.0 / 6.0
+                        + r * (1.0 / 24.0
+                            + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+        let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+        let y = p * scale;
+        if x.is_nan() {
+            x
+        } else {
+            y
+        }
+    }};
+    (f64, $x:expr) => {{
+        let x: f64 = $x;
+        let xc = x.clamp(-708.0, 709.0);
+        let magic = 6_755_399_441_055_744.0f64;
+        let n = (xc * core::f64::consts::LOG2_E + magic) - magic;
+        let r = (xc - n * 6.931_471_803_691_238_2e-1) - n * 1.908_214_929_270_587_7e-10;
+        let mut p = 1.0 / 6_227_020_800.0;
+        for c in [
+            1.0 / 479_001_600.0,
+            1.0 / 39_916_800.0,
+            1.0 / 3_628_800.0,
+            1.0 / 362_880.0,
+            1.0 / 40_320.0,
+            1.0 / 5_040.0,
+            1.0 / 720.0,
+            1.0 / 120.0,
+            1.0 / 24.0,
+            1.0 / 6.0,
+            0.5,
+            1.0,
+            1.0,
+        ] {
+            p = p * r + c;
+        }
+        let scale = f64::from_bits(((n as i64 + 1023) as u64) << 52);
+        let y = p * scale;
+        if x.is_nan() {
+            x
+        } else {
+            y
+        }
+    }};
+}
+
+macro_rules! impl_element {
+    ($t:ident) => {
+        impl Element for $t {
+            fn gemm(
+                out: &mut [Self],
+                a: &[Self],
+                ar: usize,
+                ac: usize,
+                ta: bool,
+                b: &[Self],
+                br: usize,
+                bc: usize,
+                tb: bool,
+                accumulate: bool,
+            ) {
+                GEMM_CALLS.fetch_add(1, Ordering::Relaxed);
+                let av = from_row_major_slice::<$t>(a, ar, ac);
+                let bv = from_row_major_slice::<$t>(b, br, bc);
+                let av = if ta { av.transpose() } else { av };
+                let bv = if tb { bv.transpose() } else { bv };
+                let (m, n) = (av.nrows(), bv.ncols());
+                debug_assert_eq!(av.ncols(), bv.nrows());
+                let ov = from_row_major_slice_mut::<$t>(out, m, n);
+                let alpha = if accumulate { Some(1.0) } else { None };
+                faer::linalg::matmul::matmul(ov, av, bv, alpha, 1.0, par());
+            }
+            #[inline(always)]
+            fn exp_fast(x: Self) -> Self {
+                exp_fast_impl!($t, x)
+            }
+            const BYTES: usize = std::mem::size_of::<$t>();
+            fn write_le(xs: &[Self], out: &mut Vec<u8>) {
+                for x in xs {
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
+            }
+            fn read_le(b: &[u8], out: &mut Vec<Self>) {
+                out.extend(
+                    b.chunks_exact(Self::BYTES)
+                        .map(|c| <$t>::from_le_bytes(c.try_into().unwrap())),
+                );
+            }
+        }
+    };
+}
+
+impl_element!(f32);
+impl_element!(f64);
+
+#[cfg(test)]
+mod tests {
+    use super::Element;
+
+    #[test]
+    fn exp_fast_is_accurate() {
+        let mut worst32 = 0.0f64;
+        let mut worst64 = 0.0f64;
+        for i in -20000..=20000 {
+            let x = i as f64 * 0.0043;
+            let e = x.exp();
+            let a = f64::exp_fast(x);
+            worst64 = worst64.max(((a - e) / e).abs());
+            if x.abs() < 87.0 {
+                let a = f32::exp_fast(x as f32) as f64;
+                let e = (x as f32 as f64).exp();
+                worst32 = worst32.max(((a - e) / e).abs());
+            }
+        }
+        assert!(worst64 < 4.5e-16, "f64 exp_fast relative error {worst64}");
+        assert!(worst32 < 2.5e-7, "f32 exp_fast relative error {worst32}");
+        assert!(f32::exp_fast(f32::NAN).is_nan());
+        assert!(f64::exp_fast(-1000.0) < 1e-300);
+        assert!(f32::exp_fast(200.0).is_finite());
+    }
+}
