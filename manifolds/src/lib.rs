@@ -42,6 +42,7 @@ mod real;
 pub mod simplex;
 mod simplex_diffeo;
 pub mod sphere;
+mod sphere_batch;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod torus;

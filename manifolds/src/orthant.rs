@@ -220,12 +220,62 @@ impl<T: Real> Manifold for PositiveOrthant<T> {
     fn injectivity_radius(&self) -> T {
         self.sphere.injectivity_radius()
     }
+    /// The sphere's vectorised batch kernel.
+    #[track_caller]
+    fn exp_batch_into(&self, ps: &[T], vs: &[T], outs: &mut [T]) {
+        self.sphere.exp_batch_into(ps, vs, outs)
+    }
+    /// The sphere's vectorised batch kernel.
+    #[track_caller]
+    fn log_batch_into(&self, ps: &[T], qs: &[T], outs: &mut [T]) {
+        self.sphere.log_batch_into(ps, qs, outs)
+    }
+    /// The sphere's vectorised batch kernel.
+    #[track_caller]
+    fn dist_batch_into(&self, ps: &[T], qs: &[T], ds: &mut [T]) {
+        self.sphere.dist_batch_into(ps, qs, ds)
+    }
+    /// The sphere's batch kernel.
+    #[track_caller]
+    fn inner_batch_into(&self, ps: &[T], us: &[T], vs: &[T], out: &mut [T]) {
+        self.sphere.inner_batch_into(ps, us, vs, out)
+    }
+    /// The sphere's batch kernel.
+    #[track_caller]
+    fn norm_batch_into(&self, ps: &[T], vs: &[T], out: &mut [T]) {
+        self.sphere.norm_batch_into(ps, vs, out)
+    }
+    /// The sphere's vectorised batch kernel.
+    #[track_caller]
+    fn geodesic_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
+        self.sphere.geodesic_batch_into(ps, qs, ts, outs)
+    }
+    /// The sphere's vectorised batch kernel.
+    #[track_caller]
+    fn geodesic_velocity_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
+        self.sphere.geodesic_velocity_batch_into(ps, qs, ts, outs)
+    }
+    /// The sphere's batch normalisation, then elementwise absolute values.
+    #[track_caller]
+    fn project_point_batch_into(&self, xs: &[T], outs: &mut [T]) {
+        crate::sphere_batch::project_point(&self.sphere, xs, outs, true)
+    }
+    /// The sphere's batch kernel.
+    #[track_caller]
+    fn project_tangent_batch_into(&self, ps: &[T], us: &[T], outs: &mut [T]) {
+        self.sphere.project_tangent_batch_into(ps, us, outs)
+    }
 }
 
 impl<T: Real> ParallelTransport for PositiveOrthant<T> {
     #[track_caller]
     fn transport_into(&self, p: &[T], q: &[T], v: &[T], out: &mut [T]) {
         self.sphere.transport_into(p, q, v, out)
+    }
+    /// The sphere's batch kernel.
+    #[track_caller]
+    fn transport_batch_into(&self, ps: &[T], qs: &[T], vs: &[T], outs: &mut [T]) {
+        self.sphere.transport_batch_into(ps, qs, vs, outs)
     }
 }
 

@@ -10,6 +10,7 @@ use crate::manifold::expect_dim;
 use crate::numerics::{
     all_finite, angle_between, dot, horner, norm, sinc, sinc_prime_over_x, x_over_sin,
 };
+use crate::sphere_batch;
 use crate::{
     ConstantCurvature, Differentiable, Manifold, ManifoldError, ParallelTransport, Real, Sample,
 };
@@ -573,6 +574,52 @@ impl<T: Real> Manifold for Sphere<T> {
     fn injectivity_radius(&self) -> T {
         T::PI()
     }
+    /// Vectorised blocks of rows (`sphere_batch`), same formulas and accuracy as `exp_into`.
+    #[track_caller]
+    fn exp_batch_into(&self, ps: &[T], vs: &[T], outs: &mut [T]) {
+        sphere_batch::exp(self, ps, vs, outs)
+    }
+    /// Vectorised blocks of rows; rows at the cut locus or with $p = q$ use `log_into`.
+    #[track_caller]
+    fn log_batch_into(&self, ps: &[T], qs: &[T], outs: &mut [T]) {
+        sphere_batch::log(self, ps, qs, outs)
+    }
+    /// Vectorised blocks of rows (`sphere_batch`).
+    #[track_caller]
+    fn dist_batch_into(&self, ps: &[T], qs: &[T], ds: &mut [T]) {
+        sphere_batch::dist(self, ps, qs, ds)
+    }
+    /// Row-wise $u^\top v$ (`sphere_batch`).
+    #[track_caller]
+    fn inner_batch_into(&self, ps: &[T], us: &[T], vs: &[T], out: &mut [T]) {
+        sphere_batch::inner(self, ps, us, vs, out)
+    }
+    /// Row-wise $\lVert v\rVert$ (`sphere_batch`).
+    #[track_caller]
+    fn norm_batch_into(&self, ps: &[T], vs: &[T], out: &mut [T]) {
+        sphere_batch::norm(self, ps, vs, out)
+    }
+    /// Vectorised blocks of rows; rows at the cut locus use `geodesic_into`.
+    #[track_caller]
+    fn geodesic_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
+        sphere_batch::geodesic(self, ps, qs, ts, outs)
+    }
+    /// Vectorised blocks of rows; rows at the cut locus or with $p = q$ use
+    /// `geodesic_velocity_into`.
+    #[track_caller]
+    fn geodesic_velocity_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
+        sphere_batch::geodesic_velocity(self, ps, qs, ts, outs)
+    }
+    /// Row-wise $x/\lVert x\rVert$ (`sphere_batch`).
+    #[track_caller]
+    fn project_point_batch_into(&self, xs: &[T], outs: &mut [T]) {
+        sphere_batch::project_point(self, xs, outs, false)
+    }
+    /// Row-wise $u - \langle p, u\rangle p$ (`sphere_batch`).
+    #[track_caller]
+    fn project_tangent_batch_into(&self, ps: &[T], us: &[T], outs: &mut [T]) {
+        sphere_batch::project_tangent(self, ps, us, outs)
+    }
 }
 
 impl<T: Real> ParallelTransport for Sphere<T> {
@@ -605,6 +652,12 @@ impl<T: Real> ParallelTransport for Sphere<T> {
         for (o, &u) in out.iter_mut().zip(v) {
             *o = u - k * *o;
         }
+    }
+    /// Row-wise Householder form (`sphere_batch`); rows with $p + q \approx 0$ use
+    /// `transport_into`.
+    #[track_caller]
+    fn transport_batch_into(&self, ps: &[T], qs: &[T], vs: &[T], outs: &mut [T]) {
+        sphere_batch::transport(self, ps, qs, vs, outs)
     }
 }
 
