@@ -345,6 +345,10 @@ fn geodesic_rows<T: Real, const D: usize>(
                 (one - t) * sinc_from(arg1[i], s1[i]) / sct,
                 t * sinc_from(arg2[i], sin2[i]) / sct,
             );
+            // Exact endpoints γ(0) = p, γ(1) = q like the scalar slerp (where the numerator and
+            // the denominator are the same sinc θ).
+            let na = if t == T::zero() { one } else { na };
+            let nb_ = if t == one { one } else { nb_ };
             let ct = if t > T::c(0.5) { -c1[i] } else { c1[i] };
             let g = s1[i] / cg[i];
             ca[i] = if far { ct } else { na };
@@ -927,6 +931,23 @@ mod tests {
         for d in [3, 5, 11, 64] {
             for n in [1, 63, 65, 1000] {
                 check_all::<f32>(d, n);
+            }
+        }
+    }
+
+    #[test]
+    fn geodesic_endpoints_exact_for_slerp_rows() {
+        let (d, n) = (3, 200);
+        let m = Sphere::<f64>::new(d - 1).unwrap();
+        let c = cases(n, d, 7);
+        let mut out = vec![0.0; n * d];
+        for (t, want) in [(0.0, &c.ps), (1.0, &c.qs)] {
+            m.geodesic_batch_into(&c.ps, &c.qs, &vec![t; n], &mut out);
+            for i in 0..n {
+                let r = i * d..(i + 1) * d;
+                if m.dist(&c.ps[r.clone()], &c.qs[r.clone()]) <= FRAC_PI_2 {
+                    assert_eq!(&out[r.clone()], &want[r], "row {i}, t = {t}");
+                }
             }
         }
     }
