@@ -44,6 +44,10 @@ use crate::sphere::normalise_into;
 use crate::vmath::{self, BLOCK};
 use crate::{Manifold, ParallelTransport, Real, Sphere};
 
+// Block-local row indices are masked with `BLOCK - 1` (a no-op below BLOCK) so that the
+// compiler drops the bounds checks of the per-row arrays and can vectorise across rows.
+const _: () = assert!(BLOCK.is_power_of_two());
+
 /// Independent accumulators per sum in pass 1 (one AVX2 register of f32, two of f64).
 const L: usize = 8;
 
@@ -103,11 +107,11 @@ fn plain_norm2<T: Real>(s: T) -> bool {
 }
 
 /// $\operatorname{sinc} x$ from $\sin x$, with the scalar [`crate::numerics::sinc`]'s series
-/// below [`SINC_CUTOFF`].
+/// below [`SINC_CUTOFF`] (its coefficients as products, not divisions: within an ulp).
 #[inline(always)]
 fn sinc_from<T: Real>(x: T, s: T) -> T {
     let x2 = x * x;
-    let series = T::one() - x2 / T::c(6.0) + x2 * x2 / T::c(120.0);
+    let series = T::one() - x2 * T::c(1.0 / 6.0) + x2 * x2 * T::c(1.0 / 120.0);
     if x.abs() < T::pick(SINC_CUTOFF) {
         series
     } else {
@@ -139,26 +143,25 @@ fn exp_rows<T: Real, const D: usize>(m: &Sphere<T>, ps: &[T], vs: &[T], out: &mu
         let nb = (n - r0).min(BLOCK);
         let (mut r, mut sn, mut cs) = ([T::zero(); BLOCK], [T::zero(); BLOCK], [T::zero(); BLOCK]);
         let mut bad = [false; BLOCK];
-        let mut any = false;
-        for i in 0..nb {
-            let row = (r0 + i) * d;
-            let v = &vs[row..row + d];
+        let rg = r0 * d..(r0 + nb) * d;
+        let (pb, vb) = (&ps[rg.clone()], &vs[rg.clone()]);
+        for (i, v) in vb.chunks_exact(d).enumerate() {
+            let i = i & (BLOCK - 1);
             let [r2] = row_sums(d, |k| [(v[k], v[k])]);
-            let b = !(plain_norm2(r2) && r2 < T::pick(EXP_MAX_R2));
-            bad[i] = b;
-            any |= b;
+            bad[i] = !(plain_norm2(r2) && r2 < T::pick(EXP_MAX_R2));
             r[i] = r2.sqrt();
         }
+        let any = bad[..nb].iter().any(|&b| b);
         vmath::sin_cos_slice(&r[..nb], &mut sn[..nb], &mut cs[..nb]);
         for i in 0..nb {
             sn[i] = sinc_from(r[i], sn[i]);
         }
-        for i in 0..nb {
-            let row = (r0 + i) * d;
+        let rows = out[rg].chunks_exact_mut(d).zip(pb.chunks_exact(d));
+        for (i, ((o, p), v)) in rows.zip(vb.chunks_exact(d)).enumerate() {
+            let i = i & (BLOCK - 1);
             let (c, s) = (cs[i], sn[i]);
-            let o = &mut out[row..row + d];
-            for ((o, &x), &u) in o.iter_mut().zip(&ps[row..row + d]).zip(&vs[row..row + d]) {
-                *o = c * x + s * u;
+            for k in 0..d {
+                o[k] = c * p[k] + s * v[k];
             }
         }
         if any {
@@ -200,29 +203,29 @@ fn log_rows<T: Real, const D: usize>(m: &Sphere<T>, ps: &[T], qs: &[T], out: &mu
         let z = [T::zero(); BLOCK];
         let (mut ch, mut an, mut th, mut nw, mut sg, mut aa) = (z, z, z, z, z, z);
         let mut bad = [false; BLOCK];
-        let mut any = false;
-        for i in 0..nb {
-            let row = (r0 + i) * d;
-            let (_, sigma, a, nw2, mi, pl, ok) =
-                log_scalars(&ps[row..row + d], &qs[row..row + d], d);
+        let rg = r0 * d..(r0 + nb) * d;
+        let (pb, qb) = (&ps[rg.clone()], &qs[rg.clone()]);
+        for (i, (p, q)) in pb.chunks_exact(d).zip(qb.chunks_exact(d)).enumerate() {
+            let i = i & (BLOCK - 1);
+            let (_, sigma, a, nw2, mi, pl, ok) = log_scalars(p, q, d);
             bad[i] = !ok;
-            any |= !ok;
             ch[i] = mi.sqrt();
             an[i] = pl.sqrt();
             nw[i] = nw2.sqrt();
             sg[i] = sigma;
             aa[i] = a;
         }
+        let any = bad[..nb].iter().any(|&b| b);
         vmath::atan2_slice(&ch[..nb], &an[..nb], &mut th[..nb]);
         for i in 0..nb {
             th[i] = T::c(2.0) * th[i] / nw[i];
         }
-        for i in 0..nb {
-            let row = (r0 + i) * d;
+        let rows = out[rg].chunks_exact_mut(d).zip(pb.chunks_exact(d));
+        for (i, ((o, p), q)) in rows.zip(qb.chunks_exact(d)).enumerate() {
+            let i = i & (BLOCK - 1);
             let (k, s, a) = (th[i], sg[i], aa[i]);
-            let o = &mut out[row..row + d];
-            for ((o, &x), &y) in o.iter_mut().zip(&ps[row..row + d]).zip(&qs[row..row + d]) {
-                *o = k * ((y + s * x) - a * x);
+            for j in 0..d {
+                o[j] = k * ((q[j] + s * p[j]) - a * p[j]);
             }
         }
         if any {
@@ -242,9 +245,10 @@ fn dist_rows<T: Real, const D: usize>(ps: &[T], qs: &[T], ds: &mut [T], d: usize
     for (r0, ob) in (0..ds.len()).step_by(BLOCK).zip(ds.chunks_mut(BLOCK)) {
         let nb = ob.len();
         let (mut ch, mut an) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
-        for i in 0..nb {
-            let row = (r0 + i) * d;
-            let (p, q) = (&ps[row..row + d], &qs[row..row + d]);
+        let rg = r0 * d..(r0 + nb) * d;
+        let (pb, qb) = (&ps[rg.clone()], &qs[rg]);
+        for (i, (p, q)) in pb.chunks_exact(d).zip(qb.chunks_exact(d)).enumerate() {
+            let i = i & (BLOCK - 1);
             let [mi, pl] = row_sums(d, |k| {
                 let (dd, s) = (p[k] - q[k], p[k] + q[k]);
                 [(dd, dd), (s, s)]
@@ -291,9 +295,10 @@ fn geodesic_rows<T: Real, const D: usize>(
         let (mut ca, mut cb, mut cg, mut aw) = (z, z, z, z);
         let mut bad = [false; BLOCK];
         // Pass 1: sums; for θ > π/2 also the scalars of w = (q + p) − a p.
-        for i in 0..nb {
-            let row = (r0 + i) * d;
-            let (p, q) = (&ps[row..row + d], &qs[row..row + d]);
+        let rg = r0 * d..(r0 + nb) * d;
+        let (pb, qb) = (&ps[rg.clone()], &qs[rg.clone()]);
+        for (i, (p, q)) in pb.chunks_exact(d).zip(qb.chunks_exact(d)).enumerate() {
+            let i = i & (BLOCK - 1);
             let [mi, pl, pp, psum] = row_sums(d, |k| {
                 let (u, v) = (p[k], q[k]);
                 let (dd, s) = (v - u, v + u);
@@ -303,8 +308,8 @@ fn geodesic_rows<T: Real, const D: usize>(
             let (c, a) = (mi.sqrt(), pl.sqrt());
             y[i] = if far { a } else { c };
             x[i] = if far { c } else { a };
-            // sin θ = 2ca/(c² + a²) for the slerp branch.
-            sc[i] = T::c(2.0) * c * a / (mi + pl);
+            // 1/sin θ = (c² + a²)/(2ca) for the slerp branch (+∞ at p = q).
+            sc[i] = (mi + pl) / (T::c(2.0) * c * a);
             let pp = if pp > T::zero() { pp } else { T::one() };
             let a_w = psum / pp;
             aw[i] = a_w;
@@ -330,21 +335,20 @@ fn geodesic_rows<T: Real, const D: usize>(
             };
             arg1[i] = if far { psi } else { (one - t) * th };
             arg2[i] = t * th;
-            ang[i] = th;
         }
         vmath::sin_cos_slice(&arg1[..nb], &mut s1[..nb], &mut c1[..nb]);
         vmath::sin_slice(&arg2[..nb], &mut sin2[..nb]);
-        let mut any = false;
+        let any = bad[..nb].iter().any(|&b| b);
         for i in 0..nb {
             let far = ca[i] > T::zero();
             let t = ts[r0 + i];
             let one = T::one();
-            let th = ang[i];
-            let sct = sinc_from(th, sc[i]);
-            let (na, nb_) = (
-                (one - t) * sinc_from(arg1[i], s1[i]) / sct,
-                t * sinc_from(arg2[i], sin2[i]) / sct,
-            );
+            // sin((1-t)θ)/sin θ and sin(tθ)/sin θ (the scalar kernel's sinc ratios, without
+            // their divisions); their limits 1 - t and t at θ = 0.
+            let inv = sc[i];
+            let eq = !(inv < T::infinity());
+            let na = if eq { one - t } else { s1[i] * inv };
+            let nb_ = if eq { t } else { sin2[i] * inv };
             // Exact endpoints γ(0) = p, γ(1) = q like the scalar slerp (where the numerator and
             // the denominator are the same sinc θ).
             let na = if t == T::zero() { one } else { na };
@@ -355,14 +359,13 @@ fn geodesic_rows<T: Real, const D: usize>(
             cb[i] = if far { T::zero() } else { nb_ };
             cg[i] = if far { g } else { T::zero() };
             aw[i] = if far { aw[i] } else { T::zero() };
-            any |= bad[i];
         }
-        for i in 0..nb {
-            let row = (r0 + i) * d;
+        let rows = out[rg].chunks_exact_mut(d).zip(pb.chunks_exact(d));
+        for (i, ((o, p), q)) in rows.zip(qb.chunks_exact(d)).enumerate() {
+            let i = i & (BLOCK - 1);
             let (a, b, g, k) = (ca[i], cb[i], cg[i], aw[i]);
-            let o = &mut out[row..row + d];
-            for ((o, &u), &v) in o.iter_mut().zip(&ps[row..row + d]).zip(&qs[row..row + d]) {
-                *o = (a * u + b * v) + g * ((v + u) - k * u);
+            for j in 0..d {
+                o[j] = (a * p[j] + b * q[j]) + g * ((q[j] + p[j]) - k * p[j]);
             }
         }
         if any {
@@ -394,13 +397,12 @@ fn velocity_rows<T: Real, const D: usize>(
         let (mut y, mut x, mut ang, mut nw, mut sg, mut aa, mut fl) = (z, z, z, z, z, z, z);
         let (mut sn, mut cs) = (z, z);
         let mut bad = [false; BLOCK];
-        let mut any = false;
-        for i in 0..nb {
-            let row = (r0 + i) * d;
-            let (far, sigma, a, nw2, mi, pl, ok) =
-                log_scalars(&ps[row..row + d], &qs[row..row + d], d);
+        let rg = r0 * d..(r0 + nb) * d;
+        let (pb, qb) = (&ps[rg.clone()], &qs[rg.clone()]);
+        for (i, (p, q)) in pb.chunks_exact(d).zip(qb.chunks_exact(d)).enumerate() {
+            let i = i & (BLOCK - 1);
+            let (far, sigma, a, nw2, mi, pl, ok) = log_scalars(p, q, d);
             bad[i] = !ok;
-            any |= !ok;
             let (c, an) = (mi.sqrt(), pl.sqrt());
             y[i] = if far { an } else { c };
             x[i] = if far { c } else { an };
@@ -408,6 +410,7 @@ fn velocity_rows<T: Real, const D: usize>(
             sg[i] = sigma;
             aa[i] = a;
         }
+        let any = bad[..nb].iter().any(|&b| b);
         vmath::atan2_slice(&y[..nb], &x[..nb], &mut ang[..nb]);
         for i in 0..nb {
             let far = sg[i] > T::zero();
@@ -425,13 +428,13 @@ fn velocity_rows<T: Real, const D: usize>(
             x[i] = th;
         }
         vmath::sin_cos_slice(&ang[..nb], &mut sn[..nb], &mut cs[..nb]);
-        for i in 0..nb {
-            let row = (r0 + i) * d;
+        let rows = out[rg].chunks_exact_mut(d).zip(pb.chunks_exact(d));
+        for (i, ((o, p), q)) in rows.zip(qb.chunks_exact(d)).enumerate() {
+            let i = i & (BLOCK - 1);
             let (k, s, a) = (nw[i], sg[i], aa[i]);
             let (ct, st) = (fl[i] * cs[i], x[i] * sn[i]);
-            let o = &mut out[row..row + d];
-            for ((o, &u), &v) in o.iter_mut().zip(&ps[row..row + d]).zip(&qs[row..row + d]) {
-                *o = ct * (k * ((v + s * u) - a * u)) - st * u;
+            for j in 0..d {
+                o[j] = ct * (k * ((q[j] + s * p[j]) - a * p[j])) - st * p[j];
             }
         }
         if any {
