@@ -346,7 +346,7 @@ fn geodesic_rows<T: Real, const D: usize>(
             // sin((1-t)θ)/sin θ and sin(tθ)/sin θ (the scalar kernel's sinc ratios, without
             // their divisions); their limits 1 - t and t at θ = 0.
             let inv = sc[i];
-            let eq = !(inv < T::infinity());
+            let eq = !inv.is_finite();
             let na = if eq { one - t } else { s1[i] * inv };
             let nb_ = if eq { t } else { sin2[i] * inv };
             // Exact endpoints γ(0) = p, γ(1) = q like the scalar slerp (where the numerator and
