@@ -323,9 +323,9 @@ fn geodesic_rows<T: Real, const D: usize>(
             ca[i] = if far { T::one() } else { T::zero() };
         }
         vmath::atan2_slice(&y[..nb], &x[..nb], &mut ang[..nb]);
-        for i in 0..nb {
+        for (i, &t) in ts[r0..r0 + nb].iter().enumerate() {
+            let i = i & (BLOCK - 1);
             let far = ca[i] > T::zero();
-            let t = ts[r0 + i];
             let one = T::one();
             let (th, de) = theta_delta(far, ang[i]);
             let psi = if t > T::c(0.5) {
@@ -339,9 +339,9 @@ fn geodesic_rows<T: Real, const D: usize>(
         vmath::sin_cos_slice(&arg1[..nb], &mut s1[..nb], &mut c1[..nb]);
         vmath::sin_slice(&arg2[..nb], &mut sin2[..nb]);
         let any = bad[..nb].iter().any(|&b| b);
-        for i in 0..nb {
+        for (i, &t) in ts[r0..r0 + nb].iter().enumerate() {
+            let i = i & (BLOCK - 1);
             let far = ca[i] > T::zero();
-            let t = ts[r0 + i];
             let one = T::one();
             // sin((1-t)θ)/sin θ and sin(tθ)/sin θ (the scalar kernel's sinc ratios, without
             // their divisions); their limits 1 - t and t at θ = 0.
@@ -412,9 +412,9 @@ fn velocity_rows<T: Real, const D: usize>(
         }
         let any = bad[..nb].iter().any(|&b| b);
         vmath::atan2_slice(&y[..nb], &x[..nb], &mut ang[..nb]);
-        for i in 0..nb {
+        for (i, &t) in ts[r0..r0 + nb].iter().enumerate() {
+            let i = i & (BLOCK - 1);
             let far = sg[i] > T::zero();
-            let t = ts[r0 + i];
             let (th, de) = theta_delta(far, ang[i]);
             let flip = far && t > T::c(0.5);
             ang[i] = if flip {
