@@ -35,8 +35,18 @@
 //! vectors, points $10^{-10}$ and $\pi - 10^{-6}$ apart, exact equal and antipodal points,
 //! both sides of the sinc cutoff, $t \in \lbrace 0, \tfrac12, 1\rbrace$), $d = 3, 5, 11, 64$, batch
 //! sizes 1, 63, 65 and 1000: every output agrees to 16 ulps of the row's scale in both
-//! precisions (vmath's functions are within 3 ulps of libm; the long rows sum in a different
-//! order), so the accuracy and the f32 envelope documented on [`Sphere`] carry over.
+//! precisions (measured at most 6.7 ulps in f64 and 5.9 in f32: vmath's functions are within 3
+//! ulps of libm and the long rows sum in a different order), so the accuracy and the f32
+//! envelope documented on [`Sphere`] carry over. Slerp rows keep the exact endpoints
+//! $\gamma(0) = p$, $\gamma(1) = q$.
+//!
+//! # Performance
+//!
+//! One thread, $2^{20}$ scalars per array, x86-64-v3, ns/point (before → after, on a shared
+//! machine with load average ≈ 9–11, best of the repeats): $S^2$ f32 exp 18.8 → 1.8, log 77 →
+//! 2.3, dist 39 → 1.0, geodesic 132 → 3.9, velocity 81 → 3.1; $S^2$ f64 exp 52 → 3.7, log 43 →
+//! 5.6, dist 35 → 2.9, geodesic 89 → 10.5, velocity 116 → 8.5. $S^{63}$ (memory-bound) f32 log
+//! 145 → 62, f64 log 153 → 97.
 
 use crate::batch::{self, expect_len, rows};
 use crate::numerics::SINC_CUTOFF;
