@@ -213,8 +213,13 @@ impl<M: Manifold + ParallelTransport + Sample> Workload<M> {
                 m.geodesic_velocity_batch_into(&i.ps, &i.qs, &i.ts, &mut self.out)
             }
             Op::GeodesicPair => {
-                m.geodesic_batch_into(&i.ps, &i.qs, &i.ts, &mut self.out);
-                m.geodesic_velocity_batch_into(&i.ps, &i.qs, &i.ts, &mut self.out2);
+                m.geodesic_with_velocity_batch_into(
+                    &i.ps,
+                    &i.qs,
+                    &i.ts,
+                    &mut self.out,
+                    &mut self.out2,
+                );
             }
             Op::Transport => m.transport_batch_into(&i.ps, &i.qs, &i.vs, &mut self.out),
             Op::ProjectPoint => m.project_point_batch_into(&i.xs, &mut self.out),

@@ -259,6 +259,50 @@ pub trait Manifold: Send + Sync {
         });
     }
 
+    /// Writes the geodesic point $\gamma(t)$ and its velocity $\dot\gamma(t)$ together, the
+    /// pair a flow-matching step needs ($x_t$ and the target velocity). The default calls
+    /// [`geodesic_into`](Manifold::geodesic_into) and
+    /// [`geodesic_velocity_into`](Manifold::geodesic_velocity_into); manifolds override it
+    /// where the two share their expensive scalars.
+    fn geodesic_with_velocity_into(
+        &self,
+        p: &[Self::Scalar],
+        q: &[Self::Scalar],
+        t: Self::Scalar,
+        point: &mut [Self::Scalar],
+        velocity: &mut [Self::Scalar],
+    ) {
+        self.geodesic_into(p, q, t, point);
+        self.geodesic_velocity_into(p, q, t, velocity);
+    }
+
+    /// Row-wise [`geodesic_with_velocity_into`](Manifold::geodesic_with_velocity_into): points
+    /// into `points`, velocities into `velocities`, one `t` per row. The default makes the two
+    /// batch calls (each parallel over rows).
+    ///
+    /// # Panics
+    /// If the slices do not hold the same whole number of rows or `ts.len() != n`.
+    #[track_caller]
+    fn geodesic_with_velocity_batch_into(
+        &self,
+        ps: &[Self::Scalar],
+        qs: &[Self::Scalar],
+        ts: &[Self::Scalar],
+        points: &mut [Self::Scalar],
+        velocities: &mut [Self::Scalar],
+    ) {
+        let d = self.ambient_dim();
+        let n = rows(ps.len(), d, "geodesic_with_velocity_batch_into: ps");
+        expect_len(
+            velocities.len(),
+            n,
+            d,
+            "geodesic_with_velocity_batch_into: velocities",
+        );
+        self.geodesic_batch_into(ps, qs, ts, points);
+        self.geodesic_velocity_batch_into(ps, qs, ts, velocities);
+    }
+
     /// Row-wise [`project_point_into`](Manifold::project_point_into).
     ///
     /// # Panics

@@ -777,6 +777,25 @@ pub fn batch_matches_loop<M: Sample>(
     check("geodesic velocity", &out, &|i, o| {
         m.geodesic_velocity_into(&ps[r(i)], &qs[r(i)], ts[i], o)
     })?;
+    let mut vel = vec![M::Scalar::zero(); n * d];
+    m.geodesic_with_velocity_batch_into(&ps, &qs, &ts, &mut out, &mut vel);
+    check("geodesic_with_velocity (point)", &out, &|i, o| {
+        m.geodesic_into(&ps[r(i)], &qs[r(i)], ts[i], o)
+    })?;
+    check("geodesic_with_velocity (velocity)", &vel, &|i, o| {
+        m.geodesic_velocity_into(&ps[r(i)], &qs[r(i)], ts[i], o)
+    })?;
+    let (mut gp, mut gv, mut want) = (zeros(m), zeros(m), zeros(m));
+    m.geodesic_with_velocity_into(&ps[r(0)], &qs[r(0)], ts[0], &mut gp, &mut gv);
+    m.geodesic_velocity_into(&ps[r(0)], &qs[r(0)], ts[0], &mut want);
+    expect_vec(
+        law,
+        "geodesic_with_velocity_into",
+        &gv,
+        &want,
+        bound(&want),
+        || format!("row 0 of {n}, seed {seed}"),
+    )?;
     m.project_point_batch_into(&qs, &mut out);
     check("project_point", &out, &|i, o| {
         m.project_point_into(&qs[r(i)], o)
