@@ -22,6 +22,22 @@ override D: u32 = 3u;
 @group(0) @binding(2) var<storage, read> c: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
+// `opaque(x)` returns x, through an integer XOR with a runtime zero (the top bit of the output
+// length, which no binding reaches) that the compiler cannot see through. It hides algebraic
+// identities such as (a + b) - a = b or (1 + x) - 1 = x from the shader compilers' inexact
+// rewrites (Mesa's NIR, for one, applies them to SPIR-V without NoContraction, and a float
+// multiply by a runtime 1.0 was not enough), which would silently break two_sum, two_prod and
+// log1p.
+var<private> OPQ_MASK: u32;
+
+fn set_opaque() {
+    OPQ_MASK = arrayLength(&out) & 0x80000000u;
+}
+
+fn opaque(x: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(x) ^ OPQ_MASK);
+}
+
 const PI: f32 = 3.14159265358979323846;
 const FRAC_PI_2: f32 = 1.57079632679489661923;
 const LN_2: f32 = 0.693147180559945309417;
@@ -142,11 +158,11 @@ fn m_log(x0: f32) -> f32 {
 
 // ln(1 + x) without cancellation (the u - 1 trick).
 fn m_log1p(x: f32) -> f32 {
-    let u = 1.0 + x;
+    let u = opaque(1.0 + x);
     if (u == 1.0) {
         return x;
     }
-    return m_log(u) * (x / (u - 1.0));
+    return m_log(u) * (x / opaque(u - 1.0));
 }
 
 fn m_sinh(x: f32) -> f32 {
@@ -289,26 +305,49 @@ fn asinh_over_x(x: f32) -> f32 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Double-word arithmetic (lorentz::Dw / two_sum), as vec2(hi, lo). Relies on a fused `fma`
-// (true on every Vulkan, Metal and DX12 GPU we know of) and on the absence of value-changing
-// reassociation, which WGSL does not allow.
+// Double-word arithmetic (lorentz::Dw / two_sum), as vec2(hi, lo). The CPU forms the exact
+// product with a fused mul_add; here it is Dekker's two_prod (Veltkamp splitting), which is exact
+// whether or not the driver fuses `fma`, and `opaque` keeps the compilers from simplifying the
+// error terms away.
 // ---------------------------------------------------------------------------------------------
 
 fn two_sum(x: f32, y: f32) -> vec2<f32> {
-    let s = x + y;
-    let bb = s - x;
-    return vec2<f32>(s, (x - (s - bb)) + (y - bb));
+    let s = opaque(x + y);
+    let bb = opaque(s - x);
+    let e1 = opaque(x - opaque(s - bb));
+    let e2 = opaque(y - bb);
+    return vec2<f32>(s, e1 + e2);
 }
 
 fn dw_add(x: vec2<f32>, y: vec2<f32>) -> vec2<f32> {
     let s = two_sum(x.x, y.x);
-    return two_sum(s.x, s.y + x.y + y.y);
+    return two_sum(s.x, opaque(s.y + x.y) + y.y);
+}
+
+// Veltkamp split of x into hi + lo with hi of 12 significant bits (|x| < 1e34).
+fn split(x: f32) -> vec2<f32> {
+    let t = opaque(4097.0 * x);
+    let hi = opaque(t - opaque(t - x));
+    return vec2<f32>(hi, opaque(x - hi));
+}
+
+// Dekker's exact product: x y = p + e. Needs no fused fma (Mesa's lavapipe, for one, lowers
+// `fma` to a multiply and an add), and a contracted fma would not change the result.
+fn two_prod(x: f32, y: f32) -> vec2<f32> {
+    let p = opaque(x * y);
+    let xs = split(x);
+    let ys = split(y);
+    var e = opaque(opaque(xs.x * ys.x) - p);
+    e = opaque(e + opaque(xs.x * ys.y));
+    e = opaque(e + opaque(xs.y * ys.x));
+    e = e + opaque(xs.y * ys.y);
+    return vec2<f32>(p, e);
 }
 
 fn dw_mul(x: vec2<f32>, y: vec2<f32>) -> vec2<f32> {
-    let p = x.x * y.x;
-    let e = fma(x.x, y.x, -p) + (x.x * y.y + x.y * y.x);
-    return two_sum(p, e);
+    let pe = two_prod(x.x, y.x);
+    let e = pe.y + (x.x * y.y + x.y * y.x);
+    return two_sum(pe.x, e);
 }
 
 fn dw_div(x: vec2<f32>, y: vec2<f32>) -> vec2<f32> {

@@ -13,9 +13,8 @@ fn k_of_y(y: f32) -> f32 {
 
 // Partial (per lane) double-word sum of -x^2 (one_minus_norm2 without the leading 1).
 fn neg_norm2_dw(s: vec2<f32>, x: f32) -> vec2<f32> {
-    let h = x * x;
-    let l = fma(x, x, -h);
-    return dw_add(s, vec2<f32>(-h, -l));
+    let hl = two_prod(x, x);
+    return dw_add(s, -hl);
 }
 
 // Finishes one_minus_norm2 from a reduced partial sum.

@@ -84,6 +84,7 @@ fn entry_point(op: Op) -> String {
          fn {name}_main(@builtin(workgroup_id) wid: vec3<u32>, \
          @builtin(num_workgroups) nwg: vec3<u32>, \
          @builtin(local_invocation_id) lid: vec3<u32>) {{\n    \
+             set_opaque();\n    \
              let row = start_row(wid, nwg, lid);\n    \
              if (row >= arrayLength(&out) / {width}) {{\n        return;\n    }}\n    \
              {name}_row(row, row * D);\n}}\n"
