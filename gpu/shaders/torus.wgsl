@@ -1,5 +1,13 @@
 // Flat torus T^n (angles in [-pi, pi)). Mirrors geoflow_manifolds::torus.
 
+// x - k c1 rounded once, as the CPU's fma(-k, c1, x): k c1 = p + e exactly (two_prod), and
+// x - p is exact where it matters (Sterbenz), so this does not need a fused fma (lavapipe's is
+// not).
+fn wrap_hi(x: f32, k: f32, c1: f32) -> f32 {
+    let pe = two_prod(k, c1);
+    return opaque(x - pe.x) - pe.y;
+}
+
 // torus::wrap_angle: Cody-Waite split of 2 pi (TWO_PI_1..3, f32 values), k fixed with the exact
 // sign of r - pi and r + pi (PI_LO = pi - pi_f32).
 fn wrap_angle(x: f32) -> f32 {
@@ -15,7 +23,7 @@ fn wrap_angle(x: f32) -> f32 {
     let c3 = -6.860498e-15;
     let pi_lo = -8.742278e-8;
     var k = round(x * (1.0 / c1));
-    var hi = fma(-k, c1, x);
+    var hi = wrap_hi(x, k, c1);
     var lo = fma(-k, c2, -k * c3);
     for (var it = 0; it < 3; it++) {
         if ((hi - pi) + (lo - pi_lo) >= 0.0) {
@@ -25,7 +33,7 @@ fn wrap_angle(x: f32) -> f32 {
         } else {
             break;
         }
-        hi = fma(-k, c1, x);
+        hi = wrap_hi(x, k, c1);
         lo = fma(-k, c2, -k * c3);
     }
     let r = hi + lo;

@@ -77,9 +77,7 @@ fn with_any(g: &GpuContext, family: Family, d: usize, op: Op, ins: &[&[f32]], ou
         Family::Simplex => g.batch_into(&Simplex::<f32>::new(d - 1).unwrap(), op, ins, out),
         Family::FlatTorus => g.batch_into(&FlatTorus::<f32>::new(d).unwrap(), op, ins, out),
         Family::Lorentz => g.batch_into(&Lorentz::<f32>::new(d - 1).unwrap(), op, ins, out),
-        Family::PoincareBall => {
-            g.batch_into(&PoincareBall::<f32>::new(d).unwrap(), op, ins, out)
-        }
+        Family::PoincareBall => g.batch_into(&PoincareBall::<f32>::new(d).unwrap(), op, ins, out),
     };
     let _ = ManifoldError::CutLocus;
     r.unwrap();

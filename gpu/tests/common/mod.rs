@@ -83,7 +83,16 @@ fn unit(rng: &mut ChaCha8Rng, d: usize) -> Vec<f64> {
 const TANGENT_NORMS: [f64; 12] = [
     0.0, 1e-12, 1e-9, 1e-6, 1e-4, 1e-3, 1e-2, 0.1, 0.7, 1.0, 2.0, 3.0,
 ];
-const TS: [f64; 8] = [0.0, 1.0, 0.5, 0.499_999_97, 0.500_000_06, 1e-4, 0.9999, 0.25];
+const TS: [f64; 8] = [
+    0.0,
+    1.0,
+    0.5,
+    0.499_999_97,
+    0.500_000_06,
+    1e-4,
+    0.9999,
+    0.25,
+];
 
 /// Row `k`'s hard-case pattern: the choices cycle with different periods so that every
 /// combination occurs.
@@ -106,8 +115,8 @@ fn point(family: Family, d: usize, rng: &mut ChaCha8Rng, k: usize) -> Vec<f64> {
             .map(|_| rng.random_range(-std::f64::consts::PI..std::f64::consts::PI))
             .collect(),
         Family::Lorentz | Family::PoincareBall => {
-            let r: f64 = pick(&[0.0, 1e-3, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0], k, 1)
-                * rng.random_range(0.9..1.0);
+            let r: f64 =
+                pick(&[0.0, 1e-3, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0], k, 1) * rng.random_range(0.9..1.0);
             let n = if family == Family::Lorentz { d - 1 } else { d };
             let dir = unit(rng, n);
             if family == Family::Lorentz {
@@ -142,11 +151,17 @@ macro_rules! with_manifold {
         let d = $d;
         match $family {
             Family::Euclidean => {
-                let ($m64, $m32) = (Euclidean::<f64>::new(d).unwrap(), Euclidean::<f32>::new(d).unwrap());
+                let ($m64, $m32) = (
+                    Euclidean::<f64>::new(d).unwrap(),
+                    Euclidean::<f32>::new(d).unwrap(),
+                );
                 $body
             }
             Family::Sphere => {
-                let ($m64, $m32) = (Sphere::<f64>::new(d - 1).unwrap(), Sphere::<f32>::new(d - 1).unwrap());
+                let ($m64, $m32) = (
+                    Sphere::<f64>::new(d - 1).unwrap(),
+                    Sphere::<f32>::new(d - 1).unwrap(),
+                );
                 $body
             }
             Family::PositiveOrthant => {
@@ -157,15 +172,24 @@ macro_rules! with_manifold {
                 $body
             }
             Family::Simplex => {
-                let ($m64, $m32) = (Simplex::<f64>::new(d - 1).unwrap(), Simplex::<f32>::new(d - 1).unwrap());
+                let ($m64, $m32) = (
+                    Simplex::<f64>::new(d - 1).unwrap(),
+                    Simplex::<f32>::new(d - 1).unwrap(),
+                );
                 $body
             }
             Family::FlatTorus => {
-                let ($m64, $m32) = (FlatTorus::<f64>::new(d).unwrap(), FlatTorus::<f32>::new(d).unwrap());
+                let ($m64, $m32) = (
+                    FlatTorus::<f64>::new(d).unwrap(),
+                    FlatTorus::<f32>::new(d).unwrap(),
+                );
                 $body
             }
             Family::Lorentz => {
-                let ($m64, $m32) = (Lorentz::<f64>::new(d - 1).unwrap(), Lorentz::<f32>::new(d - 1).unwrap());
+                let ($m64, $m32) = (
+                    Lorentz::<f64>::new(d - 1).unwrap(),
+                    Lorentz::<f32>::new(d - 1).unwrap(),
+                );
                 $body
             }
             Family::PoincareBall => {
@@ -181,7 +205,12 @@ macro_rules! with_manifold {
 #[allow(unused_imports)]
 pub(crate) use with_manifold;
 
-fn tangent<M: Manifold<Scalar = f64>>(m: &M, p: &[f64], rng: &mut ChaCha8Rng, norm: f64) -> Vec<f64> {
+fn tangent<M: Manifold<Scalar = f64>>(
+    m: &M,
+    p: &[f64],
+    rng: &mut ChaCha8Rng,
+    norm: f64,
+) -> Vec<f64> {
     let u = normal(rng, p.len());
     let mut t = vec![0.0; p.len()];
     m.project_tangent_into(p, &u, &mut t);
@@ -208,8 +237,19 @@ fn gen<M: Manifold<Scalar = f64>>(family: Family, m: &M, d: usize, n: usize, see
     let sphere_like = matches!(family, Family::Sphere | Family::PositiveOrthant);
     let q_dists: Vec<f64> = match family {
         Family::Sphere | Family::PositiveOrthant => vec![
-            0.0, 1e-7, 1e-5, 1e-3, 0.1, 1.0, 2.0, 3.0, pi / 2.0 - 1e-4, pi / 2.0 + 1e-4,
-            pi - 1e-3, pi - 1e-6, -1.0,
+            0.0,
+            1e-7,
+            1e-5,
+            1e-3,
+            0.1,
+            1.0,
+            2.0,
+            3.0,
+            pi / 2.0 - 1e-4,
+            pi / 2.0 + 1e-4,
+            pi - 1e-3,
+            pi - 1e-6,
+            -1.0,
         ],
         Family::Lorentz | Family::PoincareBall => {
             vec![0.0, 1e-6, 1e-4, 1e-2, 0.1, 0.5, 1.0, -2.0]
