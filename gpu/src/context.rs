@@ -164,7 +164,7 @@ impl GpuContext {
             immediate_size: 0,
         });
         let chunk = ChunkLimits {
-            max_binding_bytes: u64::from(limits.max_storage_buffer_binding_size),
+            max_binding_bytes: limits.max_storage_buffer_binding_size,
             max_buffer_bytes: limits.max_buffer_size,
             max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
         };
@@ -227,7 +227,7 @@ impl GpuContext {
             chunk: ChunkLimits {
                 max_binding_bytes: limits
                     .max_binding_bytes
-                    .min(u64::from(own.max_storage_buffer_binding_size)),
+                    .min(own.max_storage_buffer_binding_size),
                 max_buffer_bytes: limits.max_buffer_bytes.min(own.max_buffer_size),
                 max_workgroups_per_dim: limits
                     .max_workgroups_per_dim
@@ -350,7 +350,7 @@ impl GpuContext {
     /// [`GpuError::Length`] if `data.len()` is not a multiple of `width` (or `width` is 0);
     /// [`GpuError::TooLarge`] past `max_buffer_size`.
     pub fn upload(&self, data: &[f32], width: usize) -> Result<GpuBatch, GpuError> {
-        if width == 0 || data.len() % width != 0 {
+        if width == 0 || !data.len().is_multiple_of(width) {
             return Err(GpuError::Length {
                 what: format!("upload: rows of {width} scalars"),
                 expected: width * (data.len() / width.max(1) + 1),
@@ -642,7 +642,7 @@ impl GpuContext {
         dst: &'b GpuBatch,
         reps: u32,
     ) -> Result<Duration, GpuError> {
-        if src.len() != dst.len() || src.len() % 4 != 0 || src.is_empty() {
+        if src.len() != dst.len() || !src.len().is_multiple_of(4) || src.is_empty() {
             return Err(GpuError::Length {
                 what: "copy_kernel: dst".into(),
                 expected: src.len(),
@@ -732,7 +732,7 @@ impl GpuContext {
         let d = m.gpu_ambient_dim();
         let args = op.args();
         debug_assert_eq!(inputs.len(), args.len());
-        if d == 0 || inputs[0].len() % d != 0 {
+        if d == 0 || !inputs[0].len().is_multiple_of(d) {
             return Err(GpuError::Length {
                 what: format!("{method}: {} (rows of {d} scalars)", names[0]),
                 expected: d * (inputs[0].len() / d.max(1) + 1),

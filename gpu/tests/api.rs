@@ -198,7 +198,7 @@ fn context_reports_adapter_and_limits() {
     let l = gpu.chunk_limits();
     assert_eq!(
         l.max_binding_bytes,
-        u64::from(gpu.limits().max_storage_buffer_binding_size)
+        gpu.limits().max_storage_buffer_binding_size
     );
     assert!(l.max_workgroups_per_dim >= 65_535);
     println!(

@@ -36,7 +36,8 @@ fn measure(gpu: &GpuContext, family: Family, d: usize, n: usize, mode: Mode) -> 
         let floor: &[f64] = if op == Op::Inner { &scale } else { &[] };
         let (eg, ig) = worst(&out, &r, w, floor);
         let (ec, _) = worst(&s, &r, w, floor);
-        if !(eg <= (SLACK * ec).max(FLOOR)) {
+        let within = eg <= (SLACK * ec).max(FLOOR); // false for NaN
+        if !within {
             let row = ig * w..(ig + 1) * w;
             eprintln!(
                 "{family:?} {op:?} d={d} {mode:?}: worst row {ig}: gpu {:?} ref {:?} cpu32 {:?} inputs {:?}",
@@ -154,7 +155,10 @@ fn error_budget() {
     }
     let bad: Vec<&Row> = rows
         .iter()
-        .filter(|r| !(r.gpu <= (SLACK * r.cpu).max(FLOOR)))
+        .filter(|r| {
+            let within = r.gpu <= (SLACK * r.cpu).max(FLOOR);
+            !within
+        })
         .collect();
     assert!(
         bad.is_empty(),
