@@ -152,7 +152,7 @@ where
              \"bytes\":{bytes},\"seconds\":{s:e},\"gbps\":{:.2},\"dispatches\":{}}}",
             m.family().name(),
             op.name(),
-            geoflow_gpu::Mode::auto(d),
+            gpu.mode_for(d),
             bytes / s / 1e9,
             tm.dispatches / reps
         );
@@ -210,11 +210,12 @@ fn main() {
         }
     };
     println!(
-        "{{\"kind\":\"device\",\"adapter\":\"{}\",\"backend\":\"{}\",\"max_binding_bytes\":{},\"max_buffer_bytes\":{}}}",
+        "{{\"kind\":\"device\",\"adapter\":\"{}\",\"backend\":\"{}\",\"max_binding_bytes\":{},\"max_buffer_bytes\":{},\"subgroup\":{}}}",
         gpu.adapter_name(),
         gpu.backend(),
         gpu.chunk_limits().max_binding_bytes,
-        gpu.chunk_limits().max_buffer_bytes
+        gpu.chunk_limits().max_buffer_bytes,
+        gpu.subgroup_size().unwrap_or(0)
     );
     // Copy reference: as many bytes as exp moves at each size (3 arrays of n d scalars).
     copy_bandwidth(gpu, 3 * 3 * a.n3 / 2, a.reps);

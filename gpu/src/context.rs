@@ -56,6 +56,7 @@ struct Shared {
     name: String,
     backend: wgpu::Backend,
     limits: wgpu::Limits,
+    subgroup: Option<u32>,
     layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
     modules: Mutex<HashMap<(Family, Mode), wgpu::ShaderModule>>,
@@ -130,9 +131,23 @@ impl GpuContext {
             .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
         let info = adapter.get_info();
         let limits = adapter.limits();
+        // Subgroup kernels need one fixed subgroup size that divides the workgroup (64).
+        // GEOFLOW_GPU_NO_SUBGROUPS=1 turns them off (to compare with the workgroup kernels).
+        let (lo, hi) = (info.subgroup_min_size, info.subgroup_max_size);
+        let subgroup = (adapter.features().contains(wgpu::Features::SUBGROUP)
+            && lo == hi
+            && lo.is_power_of_two()
+            && (4..=64).contains(&lo)
+            && std::env::var_os("GEOFLOW_GPU_NO_SUBGROUPS").is_none())
+        .then_some(lo);
+        let features = if subgroup.is_some() {
+            wgpu::Features::SUBGROUP
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("geoflow-gpu"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -175,6 +190,7 @@ impl GpuContext {
                 name: info.name,
                 backend: info.backend,
                 limits,
+                subgroup,
                 layout,
                 pipeline_layout,
                 modules: Mutex::new(HashMap::new()),
@@ -255,8 +271,25 @@ impl GpuContext {
         &self.shared.queue
     }
 
-    fn mode_for(&self, d: usize) -> Mode {
-        self.mode.unwrap_or_else(|| Mode::auto(d))
+    /// The fixed subgroup size the subgroup kernels use (`None`: they are not available).
+    pub fn subgroup_size(&self) -> Option<u32> {
+        self.shared.subgroup
+    }
+
+    /// The kernel mapping used for rows of `d` scalars: the forced one (see
+    /// [`with_mode`](Self::with_mode); a forced [`Mode::Subgroup`] falls back to
+    /// [`Mode::Coop`] without subgroups), else [`Mode::auto`].
+    pub fn mode_for(&self, d: usize) -> Mode {
+        let sg = self.shared.subgroup;
+        match self.mode {
+            Some(Mode::Subgroup) if sg.is_none() => Mode::Coop,
+            Some(m) => m,
+            None => Mode::auto(d, sg),
+        }
+    }
+
+    fn rows_per_workgroup(&self, mode: Mode) -> usize {
+        mode.rows_per_workgroup(self.shared.subgroup.unwrap_or(1)) as usize
     }
 
     fn pipeline(&self, family: Family, op: Op, mode: Mode, d: u32) -> wgpu::ComputePipeline {
@@ -281,6 +314,8 @@ impl GpuContext {
                 .clone()
         };
         let entry = format!("{}_main", op.name());
+        let sg = f64::from(self.shared.subgroup.unwrap_or(32));
+        let consts = [("D", f64::from(d)), ("STRIDE", sg)];
         let pipeline =
             self.shared
                 .device
@@ -290,7 +325,11 @@ impl GpuContext {
                     module: &module,
                     entry_point: Some(&entry),
                     compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &[("D", f64::from(d))],
+                        constants: if mode == Mode::Subgroup {
+                            &consts[..]
+                        } else {
+                            &consts[..1]
+                        },
                         zero_initialize_workgroup_memory: false,
                     },
                     cache: None,
@@ -463,7 +502,7 @@ impl GpuContext {
             });
         }
         let w = self.chunk.max_workgroups_per_dim as usize;
-        let by_grid = (w * w * mode.rows_per_workgroup() as usize / 64 * 64).max(64);
+        let by_grid = (w * w * self.rows_per_workgroup(mode) / 64 * 64).max(64);
         Ok(by_binding.min(by_grid))
     }
 
@@ -512,7 +551,7 @@ impl GpuContext {
                     layout: &self.shared.layout,
                     entries: &entries,
                 });
-            let wgs = n.div_ceil(mode.rows_per_workgroup() as usize) as u32;
+            let wgs = n.div_ceil(self.rows_per_workgroup(mode)) as u32;
             groups.push((bg, self.grid(wgs)));
             r0 += n;
         }

@@ -35,16 +35,26 @@
 //!   the CPU function it names in a comment, including its formula choices and its `f32`
 //!   series cutoffs. The dimension `D` is a pipeline-overridable constant, so any dimension
 //!   works and each (manifold, op, mode, D) pipeline is compiled once and cached.
-//! * **Two mappings**, chosen by [`Mode::auto`]: one invocation per point for `D < 32`
-//!   ([`Mode::Thread`]), one workgroup of 64 invocations per point with shared-memory tree
-//!   reductions for `D ≥ 32` ([`Mode::Coop`]). The same WGSL serves both: element loops run
-//!   `for (i = LANE; i < D; i += STRIDE)` and reductions go through `red4`/`red8`/…, defined
-//!   by a mode prelude (`mode_thread.wgsl`, `mode_coop.wgsl`).
+//! * **Three mappings**, chosen by [`Mode::auto`] ([`GpuContext::mode_for`]): one invocation
+//!   per point for `D < 32` ([`Mode::Thread`]); for `D ≥ 32` one subgroup per point with
+//!   subgroup reductions ([`Mode::Subgroup`], where the adapter has a fixed subgroup size: 32
+//!   on NVIDIA, 8 on lavapipe), else one workgroup of 64 invocations per point with
+//!   shared-memory tree reductions ([`Mode::Coop`]). The same WGSL serves all three: element
+//!   loops run `for (i = LANE; i < D; i += STRIDE)` and reductions go through
+//!   `red4`/`red8`/`red_dw2`/…, defined by a mode prelude (`mode_thread.wgsl`,
+//!   `mode_subgroup.wgsl`, `mode_coop.wgsl`). `GEOFLOW_GPU_NO_SUBGROUPS=1` disables the
+//!   subgroup kernels; [`GpuContext::with_mode`] forces a mapping.
 //! * **Elementary functions** are implemented in `common.wgsl` (Cephes-style `sin`, `cos`,
 //!   `exp`, `log`, `log1p`, `sinh`, `cosh`, `tanh`, `asinh`, `atan2`): the WGSL built-ins
 //!   only promise absolute or thousands-of-ulp accuracy on Vulkan and run on hardware
 //!   approximations on many GPUs, which would break the CPU crate's relative-accuracy
 //!   envelope near the series cutoffs.
+//! * **Exact arithmetic under shader compilers**: the compensated (double-word) branches of
+//!   Lorentz and Poincaré and the Cody–Waite step of the torus need error-free transforms.
+//!   Shader compilers apply inexact algebraic rewrites (`(a + b) - a → b`) and may not fuse
+//!   `fma` (lavapipe does neither as the CPU does), so the kernels route the critical
+//!   intermediates through `opaque(x)` (an integer XOR with a runtime zero) and form exact
+//!   products with Dekker's `two_prod` instead of `fma`.
 //! * **Chunking**: a batch larger than one storage binding is dispatched in chunks of a
 //!   multiple of 64 rows (so that every binding offset is 256-byte aligned); more than
 //!   65 535 workgroups (per [`ChunkLimits::max_workgroups_per_dim`]) are laid out on a 2-D

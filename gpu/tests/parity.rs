@@ -25,6 +25,8 @@ struct Row {
 
 fn measure(gpu: &GpuContext, family: Family, d: usize, n: usize, mode: Mode) -> Vec<Row> {
     let g = gpu.with_mode(Some(mode));
+    // A forced subgroup mode falls back to the workgroup kernels without subgroups.
+    let mode = g.mode_for(d);
     let c = case(family, d, n, 17 + d as u64);
     let scale = inner_scale(family, &c);
     let mut rows = Vec::new();
@@ -104,8 +106,9 @@ fn table(rows: &[Row]) -> String {
     s
 }
 
-/// Every kernel of every manifold, D = 3 (2^16 points, one thread per point, and 4096 points
-/// through the cooperative kernel) and D = 64 (4096 points cooperative, 1024 per thread),
+/// Every kernel of every manifold on every mapping: D = 3 (2^16 points one thread per point,
+/// 4096 points per workgroup and per subgroup) and D = 64 (4096 points per subgroup and per
+/// workgroup, 1024 one thread per point),
 /// against the CPU f64 results; writes the error budget when asked.
 #[test]
 fn error_budget() {
@@ -115,6 +118,8 @@ fn error_budget() {
     for family in Family::ALL {
         rows.extend(measure(gpu, family, 3, 1 << 16, Mode::Thread));
         rows.extend(measure(gpu, family, 3, 1 << 12, Mode::Coop));
+        rows.extend(measure(gpu, family, 3, 1 << 12, Mode::Subgroup));
+        rows.extend(measure(gpu, family, 64, 1 << 12, Mode::Subgroup));
         rows.extend(measure(gpu, family, 64, 1 << 12, Mode::Coop));
         rows.extend(measure(gpu, family, 64, 1 << 10, Mode::Thread));
     }
