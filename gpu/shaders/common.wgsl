@@ -4,7 +4,7 @@
 //   WG      the workgroup size,
 //   STRIDE  the stride of the element loops (1: one thread per point; WG: one workgroup per point),
 //   LANE    this invocation's first element (0, or the local index in cooperative mode),
-//   red4 / red8 / red4_max / red_dw2 / red_argmin   the row reductions (identity per thread, or
+//   red1 / red4 / red8 / red4_max / red_dw2 / red_argmin   the row reductions (identity per thread, or
 //           a workgroup tree reduction whose result is read back with workgroupUniformLoad),
 //   start_row   the row of this invocation on the (possibly 2-D) dispatch grid,
 // and appends the entry points `<op>_main`. Every element loop of a kernel reads

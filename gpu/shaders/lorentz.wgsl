@@ -43,7 +43,7 @@ fn perp2_dw(base: u32, swap: bool, mode: u32) -> f32 {
         let s = rr.x + rr.y;
         perp = fma(s, s, perp);
     }
-    return red4(vec4<f32>(perp, 0.0, 0.0, 0.0)).x;
+    return red1(perp);
 }
 
 // lorentz::Chord.
@@ -148,7 +148,7 @@ fn tangent_norm2(base: u32) -> f32 {
         let rr = b[base + i] - kk * a[base + i];
         perp = fma(rr, rr, perp);
     }
-    perp = red4(vec4<f32>(perp, 0.0, 0.0, 0.0)).x;
+    perp = red1(perp);
     if (perp < 0.25 * r.z && x02 > 16.0) {
         perp = perp2_dw(base, false, 2u);
     }
@@ -177,7 +177,7 @@ fn tangent_inner_yv(base: u32, h: f32) -> f32 {
             let ai = (b[base + i] - x) - h * x;
             s = fma(ai, c[base + i], s);
         }
-        return red4(vec4<f32>(s, 0.0, 0.0, 0.0)).x;
+        return red1(s);
     }
     let ka = dw_div(r1.xy, r2.xy);
     let kb = dw_div(r1.zw, r2.xy);
@@ -190,7 +190,7 @@ fn tangent_inner_yv(base: u32, h: f32) -> f32 {
         let bp = dw_add(dw(c[base + i]), dw_mul(-kb, xi));
         perp = fma(ap.x + ap.y, bp.x + bp.y, perp);
     }
-    perp = red4(vec4<f32>(perp, 0.0, 0.0, 0.0)).x;
+    perp = red1(perp);
     let xxs = r2.x + r2.y;
     return perp + (r1.x + r1.y) * (r1.z + r1.w) / (xxs * (1.0 + xxs));
 }
@@ -207,7 +207,7 @@ fn exp_row(row: u32, base: u32) {
         out[base + i] = o;
         yy = fma(o, o, yy);
     }
-    let r = red4(vec4<f32>(yy, 0.0, 0.0, 0.0)).x;
+    let r = red1(yy);
     if (LANE == 0u) {
         out[base] = sqrt(1.0 + r);
     }
@@ -241,7 +241,7 @@ fn inner_row(row: u32, base: u32) {
     for (var i = 1u + LANE; i < D; i += STRIDE) {
         s = fma(b[base + i], c[base + i], s);
     }
-    let r = red4(vec4<f32>(s, 0.0, 0.0, 0.0)).x;
+    let r = red1(s);
     if (LANE == 0u) {
         out[row] = r - b[base] * c[base];
     }
@@ -268,7 +268,7 @@ fn geodesic_row(row: u32, base: u32) {
         out[base + i] = g;
         gg = fma(g, g, gg);
     }
-    let s = red4(vec4<f32>(gg, 0.0, 0.0, 0.0)).x;
+    let s = red1(gg);
     if (LANE == 0u) {
         out[base] = sqrt(1.0 + s);
     }
@@ -313,7 +313,7 @@ fn transport_row(row: u32, base: u32) {
         out[base + i] = w;
         yw = fma(y, w, yw);
     }
-    let s = red4(vec4<f32>(yw, 0.0, 0.0, 0.0)).x;
+    let s = red1(yw);
     if (LANE == 0u) {
         out[base] = s / ch.y0;
     }
@@ -325,7 +325,7 @@ fn project_tangent_row(row: u32, base: u32) {
     for (var i = 1u + LANE; i < D; i += STRIDE) {
         s = fma(a[base + i], b[base + i], s);
     }
-    let k = red4(vec4<f32>(s, 0.0, 0.0, 0.0)).x - a[base] * b[base];
+    let k = red1(s) - a[base] * b[base];
     for (var i = LANE; i < D; i += STRIDE) {
         out[base + i] = b[base + i] + k * a[base + i];
     }
@@ -339,7 +339,7 @@ fn project_point_row(row: u32, base: u32) {
         out[base + i] = x;
         s = fma(x, x, s);
     }
-    let r = red4(vec4<f32>(s, 0.0, 0.0, 0.0)).x;
+    let r = red1(s);
     if (LANE == 0u) {
         out[base] = sqrt(1.0 + r);
     }

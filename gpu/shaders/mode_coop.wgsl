@@ -33,6 +33,10 @@ fn red4(v: vec4<f32>) -> vec4<f32> {
     return workgroupUniformLoad(&wg_res4);
 }
 
+fn red1(v: f32) -> f32 {
+    return red4(vec4<f32>(v, 0.0, 0.0, 0.0)).x;
+}
+
 fn red8(v: mat2x4<f32>) -> mat2x4<f32> {
     wg_a[LANE] = v[0];
     wg_b[LANE] = v[1];

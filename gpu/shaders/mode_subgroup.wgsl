@@ -14,6 +14,10 @@ fn start_row_sg(wid: vec3<u32>, nwg: vec3<u32>, sg_id: u32, sg_lane: u32) -> u32
     return (wid.y * nwg.x + wid.x) * (WG / STRIDE) + sg_id;
 }
 
+fn red1(v: f32) -> f32 {
+    return subgroupAdd(v);
+}
+
 fn red4(v: vec4<f32>) -> vec4<f32> {
     return subgroupAdd(v);
 }

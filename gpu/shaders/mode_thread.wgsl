@@ -10,6 +10,10 @@ fn start_row(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
     return (wid.y * nwg.x + wid.x) * WG + lid.x;
 }
 
+fn red1(v: f32) -> f32 {
+    return v;
+}
+
 fn red4(v: vec4<f32>) -> vec4<f32> {
     return v;
 }

@@ -134,7 +134,7 @@ fn inner_row(row: u32, base: u32) {
         s = fma(b[base + i], c[base + i], s);
     }
     let r = red_dw2(vec4<f32>(sp, 0.0, 0.0));
-    let uv = red4(vec4<f32>(s, 0.0, 0.0, 0.0)).x;
+    let uv = red1(s);
     let lam = 2.0 / one_minus(r.xy);
     if (LANE == 0u) {
         out[row] = lam * lam * uv;
@@ -253,7 +253,7 @@ fn project_point_row(row: u32, base: u32) {
     for (var i = LANE; i < D; i += STRIDE) {
         s = fma(a[base + i], a[base + i], s);
     }
-    let r = sqrt_sum(red4(vec4<f32>(s, 0.0, 0.0, 0.0)).x);
+    let r = sqrt_sum(red1(s));
     let eps: f32 = 1e-6;
     let m = 1.0 - eps;
     var k = 1.0;

@@ -46,7 +46,7 @@ fn exp_row(row: u32, base: u32) {
         let w = b[base + i] * 0.5 * recip0(sqrt0(a[base + i]));
         t2 = fma(w, w, t2);
     }
-    let theta = sqrt(red4(vec4<f32>(t2, 0.0, 0.0, 0.0)).x);
+    let theta = sqrt(red1(t2));
     let co = m_cos(theta);
     let s = sinc(theta);
     for (var i = LANE; i < D; i += STRIDE) {
@@ -96,7 +96,7 @@ fn inner_row(row: u32, base: u32) {
             s = s + f32_inf();
         }
     }
-    let r = red4(vec4<f32>(s, 0.0, 0.0, 0.0));
+    let r = vec4<f32>(red1(s), 0.0, 0.0, 0.0);
     if (LANE == 0u) {
         out[row] = r.x;
     }
@@ -193,7 +193,7 @@ fn project_point_row(row: u32, base: u32) {
         out[base + i] = o;
         s = s + o;
     }
-    let tot = red4(vec4<f32>(s, 0.0, 0.0, 0.0)).x;
+    let tot = red1(s);
     for (var i = LANE; i < D; i += STRIDE) {
         out[base + i] = out[base + i] / tot;
     }

@@ -91,7 +91,7 @@ fn sph_cut_locus_direction(base: u32, pp: f32) {
         out[base + i] = o;
         s = fma(o, o, s);
     }
-    let n = sqrt_sum(red4(vec4<f32>(s, 0.0, 0.0, 0.0)).x);
+    let n = sqrt_sum(red1(s));
     for (var i = LANE; i < D; i += STRIDE) {
         out[base + i] = out[base + i] / n;
     }
@@ -108,7 +108,7 @@ fn sph_log_kernel(base: u32) -> SphLog {
         out[base + i] = w;
         s = fma(w, w, s);
     }
-    let nw = sqrt_sum(red4(vec4<f32>(s, 0.0, 0.0, 0.0)).x);
+    let nw = sqrt_sum(red1(s));
     lp.nw = nw;
     if (nw >= F32_MIN_POSITIVE) {
         let k = lp.theta / nw;
@@ -135,7 +135,7 @@ fn exp_row(row: u32, base: u32) {
         let v = b[base + i];
         s = fma(v, v, s);
     }
-    let r = sqrt_sum(red4(vec4<f32>(s, 0.0, 0.0, 0.0)).x);
+    let r = sqrt_sum(red1(s));
     let co = m_cos(r);
     let sc = sinc(r);
     for (var i = LANE; i < D; i += STRIDE) {
@@ -171,7 +171,7 @@ fn inner_row(row: u32, base: u32) {
     for (var i = LANE; i < D; i += STRIDE) {
         s = fma(b[base + i], c[base + i], s);
     }
-    let r = red4(vec4<f32>(s, 0.0, 0.0, 0.0));
+    let r = vec4<f32>(red1(s), 0.0, 0.0, 0.0);
     if (LANE == 0u) {
         out[row] = r.x;
     }
@@ -229,7 +229,7 @@ fn transport_row(row: u32, base: u32) {
         out[base + i] = o;
         s2 = fma(o, o, s2);
     }
-    let r = red4(vec4<f32>(s2, 0.0, 0.0, 0.0));
+    let r = vec4<f32>(red1(s2), 0.0, 0.0, 0.0);
     let ns = sqrt_sum(r.x);
     if (ns >= F32_MIN_POSITIVE) {
         let inv = 1.0 / ns;
@@ -241,13 +241,13 @@ fn transport_row(row: u32, base: u32) {
         for (var i = LANE; i < D; i += STRIDE) {
             pp = fma(a[base + i], a[base + i], pp);
         }
-        sph_cut_locus_direction(base, red4(vec4<f32>(pp, 0.0, 0.0, 0.0)).x);
+        sph_cut_locus_direction(base, red1(pp));
     }
     var sv = 0.0;
     for (var i = LANE; i < D; i += STRIDE) {
         sv = fma(out[base + i], c[base + i], sv);
     }
-    let k = 2.0 * red4(vec4<f32>(sv, 0.0, 0.0, 0.0)).x;
+    let k = 2.0 * red1(sv);
     for (var i = LANE; i < D; i += STRIDE) {
         out[base + i] = c[base + i] - k * out[base + i];
     }
@@ -259,7 +259,7 @@ fn project_tangent_row(row: u32, base: u32) {
     for (var i = LANE; i < D; i += STRIDE) {
         s = fma(a[base + i], b[base + i], s);
     }
-    let k = red4(vec4<f32>(s, 0.0, 0.0, 0.0)).x;
+    let k = red1(s);
     for (var i = LANE; i < D; i += STRIDE) {
         out[base + i] = b[base + i] - k * a[base + i];
     }
@@ -272,7 +272,7 @@ fn project_point_row(row: u32, base: u32) {
     for (var i = LANE; i < D; i += STRIDE) {
         s = fma(a[base + i], a[base + i], s);
     }
-    let n = sqrt_sum(red4(vec4<f32>(s, 0.0, 0.0, 0.0)).x);
+    let n = sqrt_sum(red1(s));
     if (n > 0.0) {
         let inv = 1.0 / n;
         let fin = is_finite(inv);

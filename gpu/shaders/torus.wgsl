@@ -64,7 +64,7 @@ fn dist_row(row: u32, base: u32) {
         let d = wrap_angle(b[base + i] - a[base + i]);
         s = fma(d, d, s);
     }
-    let r = red4(vec4<f32>(s, 0.0, 0.0, 0.0));
+    let r = vec4<f32>(red1(s), 0.0, 0.0, 0.0);
     if (LANE == 0u) {
         out[row] = sqrt(r.x);
     }
@@ -76,7 +76,7 @@ fn inner_row(row: u32, base: u32) {
     for (var i = LANE; i < D; i += STRIDE) {
         s = fma(b[base + i], c[base + i], s);
     }
-    let r = red4(vec4<f32>(s, 0.0, 0.0, 0.0));
+    let r = vec4<f32>(red1(s), 0.0, 0.0, 0.0);
     if (LANE == 0u) {
         out[row] = r.x;
     }
