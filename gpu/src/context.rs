@@ -21,6 +21,10 @@ pub struct Timings {
     pub download: Duration,
     /// Compute dispatches recorded (more than one when the batch was chunked).
     pub dispatches: u32,
+    /// The kernels' time measured on the device with timestamp queries (from the start to
+    /// the end of the compute pass), where the adapter supports them; `kernel` is the host
+    /// time around submit and wait.
+    pub kernel_device: Option<Duration>,
 }
 
 impl Timings {
@@ -34,6 +38,10 @@ impl Timings {
         self.kernel += o.kernel;
         self.download += o.download;
         self.dispatches += o.dispatches;
+        self.kernel_device = match (self.kernel_device, o.kernel_device) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
     }
 }
 
@@ -57,6 +65,7 @@ struct Shared {
     backend: wgpu::Backend,
     limits: wgpu::Limits,
     subgroup: Option<u32>,
+    timestamps: bool,
     layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
     modules: Mutex<HashMap<(Family, Mode), wgpu::ShaderModule>>,
@@ -140,11 +149,14 @@ impl GpuContext {
             && (4..=64).contains(&lo)
             && std::env::var_os("GEOFLOW_GPU_NO_SUBGROUPS").is_none())
         .then_some(lo);
-        let features = if subgroup.is_some() {
-            wgpu::Features::SUBGROUP
-        } else {
-            wgpu::Features::empty()
-        };
+        let mut features = wgpu::Features::empty();
+        if subgroup.is_some() {
+            features |= wgpu::Features::SUBGROUP;
+        }
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        if timestamps {
+            features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("geoflow-gpu"),
             required_features: features,
@@ -191,6 +203,7 @@ impl GpuContext {
                 backend: info.backend,
                 limits,
                 subgroup,
+                timestamps,
                 layout,
                 pipeline_layout,
                 modules: Mutex::new(HashMap::new()),
@@ -517,6 +530,7 @@ impl GpuContext {
         out: &'b wgpu::Buffer,
         rows: usize,
         reps: u32,
+        timestamps: Option<&wgpu::QuerySet>,
     ) -> Result<u32, GpuError> {
         let d = m.gpu_ambient_dim();
         let mode = self.mode_for(d);
@@ -557,7 +571,11 @@ impl GpuContext {
         }
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(op.name()),
-            timestamp_writes: None,
+            timestamp_writes: timestamps.map(|query_set| wgpu::ComputePassTimestampWrites {
+                query_set,
+                beginning_of_pass_write_index: Some(0),
+                end_of_pass_write_index: Some(1),
+            }),
         });
         pass.set_pipeline(&pipeline);
         for _ in 0..reps {
@@ -654,24 +672,44 @@ impl GpuContext {
         }
         let device = &self.shared.device;
         let mut enc = device.create_command_encoder(&Default::default());
-        let dispatches = self.record(&mut enc, m, op, inputs, out, rows, reps)?;
+        let ts = self.shared.timestamps.then(|| self.query_set());
+        let dispatches = self.record(
+            &mut enc,
+            m,
+            op,
+            inputs,
+            out,
+            rows,
+            reps,
+            ts.as_ref().map(|t| &t.0),
+        )?;
+        if let Some((set, resolve)) = &ts {
+            enc.resolve_query_set(set, 0..2, resolve, 0);
+        }
         let cmd = enc.finish();
         // Settle pending uploads first so that they are not counted as kernel time.
         let upload = self.flush()?;
         let t0 = Instant::now();
         self.shared.queue.submit([cmd]);
         wait(device)?;
+        let kernel = t0.elapsed();
+        let kernel_device = match &ts {
+            Some((_, resolve)) => Some(self.read_timestamps(resolve)?),
+            None => None,
+        };
         Ok(Timings {
             upload,
-            kernel: t0.elapsed(),
+            kernel,
             download: Duration::ZERO,
             dispatches,
+            kernel_device,
         })
     }
 
     /// Copies `src` into `dst` (same length) with a plain vec4 copy kernel `reps` times in one
-    /// submission and returns the kernel time: the device's own copy bandwidth, the reference
-    /// of the benchmarks. Lengths must be multiples of 4 scalars.
+    /// submission and returns the kernel time (on the device with timestamp queries where
+    /// supported, else on the host around submit and wait): the device's own copy bandwidth,
+    /// the reference of the benchmarks. Lengths must be multiples of 4 scalars.
     ///
     /// # Errors
     /// [`GpuError::Length`] on mismatched or unaligned lengths.
@@ -709,20 +747,61 @@ impl GpuContext {
         });
         let (x, y) = self.grid((src.len() / 4).div_ceil(256) as u32);
         let mut enc = device.create_command_encoder(&Default::default());
+        let ts = self.shared.timestamps.then(|| self.query_set());
         {
-            let mut pass = enc.begin_compute_pass(&Default::default());
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("copy"),
+                timestamp_writes: ts.as_ref().map(|t| wgpu::ComputePassTimestampWrites {
+                    query_set: &t.0,
+                    beginning_of_pass_write_index: Some(0),
+                    end_of_pass_write_index: Some(1),
+                }),
+            });
             pass.set_pipeline(self.copy_pipeline());
             pass.set_bind_group(0, &bg, &[]);
             for _ in 0..reps {
                 pass.dispatch_workgroups(x, y, 1);
             }
         }
+        if let Some((set, resolve)) = &ts {
+            enc.resolve_query_set(set, 0..2, resolve, 0);
+        }
         let cmd = enc.finish();
         self.flush()?;
         let t0 = Instant::now();
         self.shared.queue.submit([cmd]);
         wait(device)?;
-        Ok(t0.elapsed())
+        let host = t0.elapsed();
+        match &ts {
+            Some((_, resolve)) => self.read_timestamps(resolve),
+            None => Ok(host),
+        }
+    }
+
+    fn query_set(&self) -> (wgpu::QuerySet, wgpu::Buffer) {
+        let device = &self.shared.device;
+        let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("geoflow-gpu timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2,
+        });
+        let resolve = device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: 16,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        (set, resolve)
+    }
+
+    fn read_timestamps(&self, resolve: &wgpu::Buffer) -> Result<Duration, GpuError> {
+        let mut raw = [0.0f32; 4];
+        self.download_raw(resolve, &mut raw)?;
+        let b: &[u8] = bytemuck::cast_slice(&raw);
+        let word = |k: usize| u64::from_le_bytes(b[8 * k..8 * k + 8].try_into().unwrap());
+        let period = f64::from(self.shared.queue.get_timestamp_period());
+        let ns = word(1).saturating_sub(word(0)) as f64 * period;
+        Ok(Duration::from_nanos(ns as u64))
     }
 
     /// `copy_buffer_to_buffer` of `src` into `dst`, `reps` times in one submission (the

@@ -60,7 +60,8 @@
 //!   65 535 workgroups (per [`ChunkLimits::max_workgroups_per_dim`]) are laid out on a 2-D
 //!   grid. The host calls also upload in pieces of at most `max_buffer_size`.
 //! * **Timings**: host time around `submit` and a blocking `poll`, separately for uploads,
-//!   kernels and downloads ([`Timings`]).
+//!   kernels and downloads ([`Timings`]), plus the kernels' device time from timestamp queries
+//!   ([`Timings::kernel_device`]) where the adapter supports them.
 //!
 //! # Accuracy
 //!
