@@ -355,6 +355,21 @@ impl GpuContext {
         pipeline
     }
 
+    /// Runs `f` inside validation and out-of-memory error scopes, so that a wgpu error becomes
+    /// [`GpuError::Device`] instead of the default handler's panic.
+    fn scoped<R>(&self, f: impl FnOnce() -> Result<R, GpuError>) -> Result<R, GpuError> {
+        let device = &self.shared.device;
+        let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let r = f();
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        match v.or(o) {
+            Some(e) => Err(GpuError::Device(e.to_string())),
+            None => r,
+        }
+    }
+
     fn copy_pipeline(&self) -> &wgpu::ComputePipeline {
         self.shared.copy.get_or_init(|| {
             let module = self
@@ -386,14 +401,16 @@ impl GpuContext {
                 max: self.chunk.max_buffer_bytes,
             });
         }
-        Ok(self.shared.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("geoflow-gpu batch"),
-            size: bytes,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        }))
+        self.scoped(|| {
+            Ok(self.shared.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("geoflow-gpu batch"),
+                size: bytes,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }))
+        })
     }
 
     /// Uploads `data` (row-major, `width` scalars per row) into a new device batch.
@@ -654,6 +671,15 @@ impl GpuContext {
                 got: out.len(),
             });
         }
+        if inputs
+            .iter()
+            .any(|b| std::ptr::eq(*b, out) || b.buffer == out.buffer)
+        {
+            return Err(GpuError::Aliased(format!(
+                "{}: the output batch is also an input",
+                op.name()
+            )));
+        }
         let bufs: Vec<&wgpu::Buffer> = inputs.iter().map(|b| &b.buffer).collect();
         self.dispatch(m, op, &bufs, &out.buffer, rows, reps)
     }
@@ -670,6 +696,18 @@ impl GpuContext {
         if rows == 0 {
             return Ok(Timings::default());
         }
+        self.scoped(|| self.dispatch_unscoped(m, op, inputs, out, rows, reps))
+    }
+
+    fn dispatch_unscoped(
+        &self,
+        m: &dyn GpuManifold,
+        op: Op,
+        inputs: &[&wgpu::Buffer],
+        out: &wgpu::Buffer,
+        rows: usize,
+        reps: u32,
+    ) -> Result<Timings, GpuError> {
         let device = &self.shared.device;
         let mut enc = device.create_command_encoder(&Default::default());
         let ts = self.shared.timestamps.then(|| self.query_set());

@@ -188,6 +188,9 @@ pub enum GpuError {
     },
     /// Mapping a buffer for reading failed.
     Map(String),
+    /// The output batch of a device op is also one of its inputs (a storage buffer cannot be
+    /// read-only and writable in one dispatch).
+    Aliased(String),
 }
 
 impl core::fmt::Display for GpuError {
@@ -205,6 +208,7 @@ impl core::fmt::Display for GpuError {
                 "batch of {bytes} bytes exceeds the device's max_buffer_size {max}"
             ),
             GpuError::Map(s) => write!(f, "buffer mapping failed: {s}"),
+            GpuError::Aliased(s) => write!(f, "aliased batches: {s}"),
         }
     }
 }

@@ -167,6 +167,11 @@ fn bad_input_is_an_error_not_a_crash() {
     assert!(gpu.run(&s, Op::Dist, &[&p, &p], &o).is_err());
     assert!(gpu.run(&s, Op::Exp, &[&p], &o).is_err());
     assert!(gpu.upload(&ps[..5], 3).is_err());
+    // In-place (output = input) is refused.
+    assert!(matches!(
+        gpu.run(&s, Op::Exp, &[&p, &o], &o),
+        Err(GpuError::Aliased(_))
+    ));
     let mut short = [0.0f32; 5];
     assert!(gpu.download_into(&o, &mut short).is_err());
     // Too large for the (forced) buffer limit.
