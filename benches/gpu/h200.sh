@@ -7,6 +7,12 @@
 #   GPU_BENCH_BIN=path/to/gpu_bench benches/gpu/h200.sh   # a binary built elsewhere
 #   N3=4096 N64=256 REPS=3 benches/gpu/h200.sh            # tiny smoke run (e.g. on lavapipe)
 #
+# wgpu reaches the NVIDIA GPU through Vulkan: the machine needs the NVIDIA Vulkan ICD
+# (nvidia_icd.json and the libGLX_nvidia/libnvidia-gl libraries, often missing from CUDA-only
+# containers). If the device line names llvmpipe, the run measured Mesa's CPU driver instead.
+# Build the binary beforehand (cargo build --release -p geoflow-gpu --example gpu_bench) and
+# pass it with GPU_BENCH_BIN to keep the run itself under 3 minutes.
+#
 # Output: the raw JSON lines (in $OUT_DIR, default a temp dir) and a joined table with
 # kernel GB/s, % of the copy-kernel bandwidth, and the speed-up over torch eager / compile.
 # Targets (issue 6): >= 70% of copy bandwidth, >= 3x eager, >= 1x torch.compile.
@@ -53,7 +59,9 @@ dev = next((r for r in gpu if r["kind"] == "device"), {})
 copies = [r for r in gpu if r["kind"] == "copy_kernel"]
 bufcopies = [r for r in gpu if r["kind"] == "copy_buffer"]
 print()
-print(f"device: {dev.get('adapter')} ({dev.get('backend')})")
+print(f"device: {dev.get('adapter')} ({dev.get('backend')}), subgroup size {dev.get('subgroup')}")
+if "llvmpipe" in str(dev.get("adapter", "")).lower():
+    print("WARNING: this is Mesa's CPU Vulkan driver, not a GPU (is the NVIDIA Vulkan ICD installed?)")
 for c, b in zip(copies, bufcopies):
     print(f"copy kernel {c['bytes']/1e6:.0f} MB: {c['gbps']:.0f} GB/s; copy_buffer_to_buffer: {b['gbps']:.0f} GB/s")
 ref = {3: copies[0]["gbps"] if copies else None, 64: copies[-1]["gbps"] if copies else None}
