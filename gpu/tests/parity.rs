@@ -11,6 +11,19 @@ use geoflow_gpu::{Family, GpuContext, Mode, Op};
 /// of `SLACK` times the CPU f32 error on the same rows and `FLOOR`.
 const SLACK: f64 = 4.0;
 const FLOOR: f64 = 4e-6;
+/// The Lorentz `inner` and `project_tangent` evaluate the Minkowski form of arbitrary ambient
+/// vectors, which cancels like x₀² ε; its rounding depends on the summation order and on
+/// whether the driver fuses `fma`, so the GPU may land anywhere within that conditioning.
+const MINKOWSKI_SLACK: f64 = 16.0;
+
+fn within(r: &Row) -> bool {
+    let slack = if r.family == Family::Lorentz && matches!(r.op, Op::Inner | Op::ProjectTangent) {
+        MINKOWSKI_SLACK
+    } else {
+        SLACK
+    };
+    r.gpu <= (slack * r.cpu).max(FLOOR) // false for NaN
+}
 
 #[derive(Clone, Copy)]
 struct Row {
@@ -38,8 +51,16 @@ fn measure(gpu: &GpuContext, family: Family, d: usize, n: usize, mode: Mode) -> 
         let floor: &[f64] = if op == Op::Inner { &scale } else { &[] };
         let (eg, ig) = worst(&out, &r, w, floor);
         let (ec, _) = worst(&s, &r, w, floor);
-        let within = eg <= (SLACK * ec).max(FLOOR); // false for NaN
-        if !within {
+        let probe = Row {
+            family,
+            op,
+            d,
+            mode,
+            n,
+            gpu: eg,
+            cpu: ec,
+        };
+        if !within(&probe) {
             let row = ig * w..(ig + 1) * w;
             eprintln!(
                 "{family:?} {op:?} d={d} {mode:?}: worst row {ig}: gpu {:?} ref {:?} cpu32 {:?} inputs {:?}",
@@ -159,7 +180,8 @@ fn error_budget() {
              π/2 ± 1e-4, π − 1e-3, π − 1e-6 and exact antipodes, hyperbolic radii up to 5 \
              (Lorentz, Poincaré), geodesic times 0, 1/2 ± 1 ulp, 1. The last column is the CPU \
              crate's own f32 path on the same inputs; the tests require the GPU error to be at \
-             most {SLACK} × that or {FLOOR:e}.\n\n\
+             most {SLACK} × that or {FLOOR:e} ({MINKOWSKI_SLACK} × for the Lorentz `inner` and \
+             `project_tangent`, whose Minkowski form of arbitrary vectors cancels like x₀²).\n\n\
              Lorentz outputs far from the origin carry about ε·x₀ relative error in both \
              paths (ε·e⁵/2 ≈ 1e-5 at radius 5): that is the resolution of the representation \
              (see the `lorentz` module docs), not of the kernels. `inner` on Lorentz is the \
@@ -190,16 +212,35 @@ fn error_budget() {
         );
         std::fs::write(path, doc).unwrap();
     }
-    let bad: Vec<&Row> = rows
-        .iter()
-        .filter(|r| {
-            let within = r.gpu <= (SLACK * r.cpu).max(FLOOR);
-            !within
-        })
-        .collect();
+    let bad: Vec<&Row> = rows.iter().filter(|r| !within(r)).collect();
     assert!(
         bad.is_empty(),
         "kernels over budget:\n{}",
         table(&bad.into_iter().copied().collect::<Vec<_>>())
     );
+}
+
+/// Other dimensions: the smallest (2), odd ones (17; 33, which leaves lanes idle in the
+/// subgroup kernel) and one with several elements per workgroup lane (130).
+#[test]
+fn odd_dimensions() {
+    let Some(gpu) = gpu() else { return };
+    let mut bad = Vec::new();
+    for family in Family::ALL {
+        for (d, mode) in [
+            (2, Mode::Thread),
+            (17, Mode::Thread),
+            (33, Mode::Subgroup),
+            (130, Mode::Coop),
+        ] {
+            {
+                for r in measure(gpu, family, d, 256, mode) {
+                    if !within(&r) {
+                        bad.push(r);
+                    }
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "kernels over budget:\n{}", table(&bad));
 }
