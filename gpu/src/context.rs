@@ -610,7 +610,9 @@ impl GpuContext {
         if wgs <= max {
             (wgs, 1)
         } else {
-            (max, wgs.div_ceil(max))
+            // As square as needed and no more: x y - wgs < y idle workgroups.
+            let y = wgs.div_ceil(max);
+            (wgs.div_ceil(y), y)
         }
     }
 
