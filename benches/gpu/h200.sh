@@ -6,6 +6,7 @@
 #   benches/gpu/h200.sh                      # builds the example in release if needed
 #   GPU_BENCH_BIN=path/to/gpu_bench benches/gpu/h200.sh   # a binary built elsewhere
 #   N3=4096 N64=256 REPS=3 benches/gpu/h200.sh            # tiny smoke run (e.g. on lavapipe)
+#   PARITY_BIN=target/debug/deps/parity-<hash> ...        # also run the parity tests first
 #
 # wgpu reaches the NVIDIA GPU through Vulkan: the machine needs the NVIDIA Vulkan ICD
 # (nvidia_icd.json and the libGLX_nvidia/libnvidia-gl libraries, often missing from CUDA-only
@@ -36,6 +37,16 @@ if [ -z "$BIN" ]; then
         cargo build --release -p geoflow-gpu --example gpu_bench
         BIN=target/release/examples/gpu_bench
     fi
+fi
+
+# Optional: the parity tests on this GPU first (a test binary built elsewhere with
+# `cargo test -p geoflow-gpu --test parity --no-run`), writing its error budget next to the
+# other results.
+if [ -n "${PARITY_BIN:-}" ]; then
+    echo "== parity tests on this device ($PARITY_BIN)"
+    WGPU_BACKEND=${WGPU_BACKEND:-vulkan} GEOFLOW_REQUIRE_GPU=1 GEOFLOW_WRITE_ERROR_BUDGET=1 \
+        GEOFLOW_ERROR_BUDGET_PATH="$OUT_DIR/ERROR_BUDGET.md" "$PARITY_BIN" --test-threads 2 \
+        2>&1 | grep -E "^test |test result|over budget|^\|" | tail -40 || true
 fi
 
 echo "== geoflow-gpu kernels ($BIN; n3=$N3 n64=$N64 reps=$REPS families=$FAMILIES)"
