@@ -6,6 +6,8 @@
 //!
 //! - [`manifolds`] (`geoflow-manifolds`): scalars, the [`Manifold`](manifolds::Manifold) trait
 //!   family, the manifolds, closed-form derivatives, sampling and the law suite.
+//! - `gpu` (`geoflow-gpu`, feature `gpu`, off by default): WGSL compute kernels (wgpu) for the
+//!   batched geodesic operations, in `f32`.
 //!
 //! ```
 //! use geoflow::prelude::*;
@@ -23,6 +25,9 @@ pub mod guide {
     #[doc = include_str!("../docs/guide/geometry.md")]
     pub mod geometry {}
 }
+
+#[cfg(feature = "gpu")]
+pub use geoflow_gpu as gpu;
 
 /// The traits and types most programs need: `use geoflow::prelude::*;`.
 pub mod prelude {

@@ -1,0 +1,266 @@
+// Poincare ball B^n, curvature -1. Mirrors geoflow_manifolds::poincare (f32 cutoffs).
+// a_p = 1 - |p|^2 is a double-word sum (poincare::one_minus_norm2), reduced with dw_add in the
+// cooperative mode.
+
+// poincare::k_of_y: asinh(sqrt y)/sqrt(y (1 + y)), series below K_PRIME_CUTOFF.0 * 1e-3.
+fn k_of_y(y: f32) -> f32 {
+    if (y < 0.25 * 1e-3) {
+        return ((-16.0 / 35.0 * y + 8.0 / 15.0) * y - 2.0 / 3.0) * y + 1.0;
+    }
+    let c0 = sqrt(y);
+    return m_asinh(c0) / (c0 * sqrt(1.0 + y));
+}
+
+// Partial (per lane) double-word sum of -x^2 (one_minus_norm2 without the leading 1).
+fn neg_norm2_dw(s: vec2<f32>, x: f32) -> vec2<f32> {
+    let hl = two_prod(x, x);
+    return dw_add(s, -hl);
+}
+
+// Finishes one_minus_norm2 from a reduced partial sum.
+fn one_minus(s: vec2<f32>) -> f32 {
+    let r = dw_add(vec2<f32>(1.0, 0.0), s);
+    return r.x + r.y;
+}
+
+// poincare::Pair of (P, Q) = (a, b), or (b, a) when `swap`: (ap, aq, dd, y) plus
+// (|P|^2, P.(Q - P), P.v, (Q - P).v) with v = c[base..] (used by transport).
+struct Pair {
+    ap: f32,
+    aq: f32,
+    dd: f32,
+    y: f32,
+    pp: f32,
+    pd: f32,
+    pv: f32,
+    dv: f32,
+}
+
+fn pt(base: u32, i: u32, swap: bool) -> f32 {
+    return select(a[base + i], b[base + i], swap);
+}
+
+fn qt(base: u32, i: u32, swap: bool) -> f32 {
+    return select(b[base + i], a[base + i], swap);
+}
+
+fn pair(base: u32, swap: bool, with_v: bool) -> Pair {
+    var sp = vec2<f32>(0.0);
+    var sq = vec2<f32>(0.0);
+    var m = vec4<f32>(0.0);
+    var m2 = vec4<f32>(0.0);
+    for (var i = LANE; i < D; i += STRIDE) {
+        let p = pt(base, i, swap);
+        let q = qt(base, i, swap);
+        sp = neg_norm2_dw(sp, p);
+        sq = neg_norm2_dw(sq, q);
+        let d = q - p;
+        m.x = fma(d, d, m.x);
+        m.y = fma(p, p, m.y);
+        m.z = fma(p, d, m.z);
+        if (with_v) {
+            let v = c[base + i];
+            m.w = fma(p, v, m.w);
+            m2.x = fma(d, v, m2.x);
+        }
+    }
+    let r = red_dw2(vec4<f32>(sp, sq));
+    let rm = red8(mat2x4<f32>(m, m2));
+    var pr: Pair;
+    pr.ap = one_minus(r.xy);
+    pr.aq = one_minus(r.zw);
+    pr.dd = rm[0].x;
+    pr.pp = rm[0].y;
+    pr.pd = rm[0].z;
+    pr.pv = rm[0].w;
+    pr.dv = rm[1].x;
+    pr.y = pr.dd / (pr.ap * pr.aq);
+    return pr;
+}
+
+// PoincareBall::exp_into: p (+) tanh(lam |u|/2) u/|u| as one Mobius sum.
+fn exp_row(row: u32, base: u32) {
+    var sp = vec2<f32>(0.0);
+    var m = vec4<f32>(0.0);
+    for (var i = LANE; i < D; i += STRIDE) {
+        let p = a[base + i];
+        let u = b[base + i];
+        sp = neg_norm2_dw(sp, p);
+        m.x = fma(u, u, m.x);
+        m.y = fma(p, p, m.y);
+        m.z = fma(p, u, m.z);
+    }
+    let r = red_dw2(vec4<f32>(sp, 0.0, 0.0));
+    let rm = red4(m);
+    let ap = one_minus(r.xy);
+    let lam = 2.0 / ap;
+    let s = 0.5 * lam * sqrt(rm.x);
+    let k = 0.5 * lam * tanh_over_x(s);
+    // poincare::Mobius::new(|p|^2, ap, k p.u, k^2 |u|^2)
+    let ab = k * rm.z;
+    let bb = k * k * rm.x;
+    let beta = 1.0 + 2.0 * ab + bb;
+    let den = 1.0 + 2.0 * ab + rm.y * bb;
+    for (var i = LANE; i < D; i += STRIDE) {
+        out[base + i] = (beta * a[base + i] + ap * (k * b[base + i])) / den;
+    }
+}
+
+// PoincareBall::log_into: K(y)/a_q (a_p (q - p) - |q - p|^2 p).
+fn log_row(row: u32, base: u32) {
+    let pr = pair(base, false, false);
+    let k = k_of_y(pr.y) / pr.aq;
+    for (var i = LANE; i < D; i += STRIDE) {
+        let p = a[base + i];
+        let q = b[base + i];
+        out[base + i] = k * (pr.ap * (q - p) - pr.dd * p);
+    }
+}
+
+// PoincareBall::dist (Pair::dist): 2 asinh(sqrt y).
+fn dist_row(row: u32, base: u32) {
+    let pr = pair(base, false, false);
+    if (LANE == 0u) {
+        out[row] = 2.0 * m_asinh(sqrt(pr.y));
+    }
+}
+
+// PoincareBall::inner: lam^2 u.v.
+fn inner_row(row: u32, base: u32) {
+    var sp = vec2<f32>(0.0);
+    var s = 0.0;
+    for (var i = LANE; i < D; i += STRIDE) {
+        sp = neg_norm2_dw(sp, a[base + i]);
+        s = fma(b[base + i], c[base + i], s);
+    }
+    let r = red_dw2(vec4<f32>(sp, 0.0, 0.0));
+    let uv = red1(s);
+    let lam = 2.0 / one_minus(r.xy);
+    if (LANE == 0u) {
+        out[row] = lam * lam * uv;
+    }
+}
+
+// poincare::GeoParts of (A, B) = (p, q) or (q, p): kw, kb, P.v, |v|^2, v = a_A (B - A) - dd A.
+struct Geo {
+    pr: Pair,
+    kw: f32,
+    kb: f32,
+    pv: f32,
+    vv: f32,
+}
+
+fn geo_parts(base: u32, swap: bool, t: f32) -> Geo {
+    var g: Geo;
+    let pr = pair(base, swap, false);
+    g.pr = pr;
+    let d = 2.0 * m_asinh(sqrt(pr.y));
+    let c0 = sqrt(pr.y);
+    let root = sqrt(pr.ap * pr.aq) * sqrt(pr.dd + pr.ap * pr.aq);
+    let hc = asinh_over_x(c0) / root;
+    let s = 0.5 * t * d;
+    let ch = m_cosh(s);
+    g.kw = t * tanh_over_x(s) * hc;
+    g.kb = hc / (ch * ch);
+    var m = vec4<f32>(0.0);
+    for (var i = LANE; i < D; i += STRIDE) {
+        let x = pt(base, i, swap);
+        let y = qt(base, i, swap);
+        let v = pr.ap * (y - x) - pr.dd * x;
+        m.x = fma(x, v, m.x);
+        m.y = fma(v, v, m.y);
+    }
+    let r = red4(m);
+    g.pv = r.x;
+    g.vv = r.y;
+    return g;
+}
+
+// PoincareBall::geodesic_into: A (+) tanh(t d/2) m_hat from the nearer endpoint.
+fn geodesic_row(row: u32, base: u32) {
+    var t = c[row];
+    let swap = !(t <= 0.5);
+    if (swap) {
+        t = 1.0 - t;
+    }
+    let g = geo_parts(base, swap, t);
+    let ab = g.kw * g.pv;
+    let bb = g.kw * g.kw * g.vv;
+    let beta = 1.0 + 2.0 * ab + bb;
+    let den = 1.0 + 2.0 * ab + g.pr.pp * bb;
+    for (var i = LANE; i < D; i += STRIDE) {
+        let x = pt(base, i, swap);
+        let y = qt(base, i, swap);
+        let v = g.pr.ap * (y - x) - g.pr.dd * x;
+        out[base + i] = (beta * x + g.pr.ap * (g.kw * v)) / den;
+    }
+}
+
+// PoincareBall::geodesic_velocity_into.
+fn geodesic_velocity_row(row: u32, base: u32) {
+    var t = c[row];
+    let swap = !(t <= 0.5);
+    var sign = 1.0;
+    if (swap) {
+        t = 1.0 - t;
+        sign = -1.0;
+    }
+    let g = geo_parts(base, swap, t);
+    let aa = g.pr.pp;
+    let ab = g.kw * g.pv;
+    let bb = g.kw * g.kw * g.vv;
+    let gamma = g.pr.ap;
+    let beta = 1.0 + 2.0 * ab + bb;
+    let den = 1.0 + 2.0 * ab + aa * bb;
+    let adb = g.kb * g.pv;
+    let bdb = g.kw * g.kb * g.vv;
+    let k1 = -2.0 * adb * gamma / den;
+    for (var i = LANE; i < D; i += STRIDE) {
+        let x = pt(base, i, swap);
+        let y = qt(base, i, swap);
+        let vi = g.pr.ap * (y - x) - g.pr.dd * x;
+        let w = g.kw * vi;
+        let mi = (beta * x + gamma * w) / den;
+        out[base + i] = sign * (gamma * g.kb * vi + k1 * (bb * x + w) + 2.0 * bdb * (x - aa * mi))
+            / den;
+    }
+}
+
+// PoincareBall::transport_into: Ungar's gyration in delta = q - p, a_p, a_q.
+fn transport_row(row: u32, base: u32) {
+    let pr = pair(base, false, true);
+    let aa = 2.0 * pr.pd * pr.pv - pr.ap * pr.pv - (1.0 - pr.ap) * pr.dv;
+    let cp = pr.ap * pr.dv - pr.dd * pr.pv;
+    let k = 2.0 / (pr.dd + pr.ap * pr.aq);
+    let r = pr.aq / pr.ap;
+    for (var i = LANE; i < D; i += STRIDE) {
+        let p = a[base + i];
+        let q = b[base + i];
+        out[base + i] = r * (c[base + i] + k * (cp * p + aa * (q - p)));
+    }
+}
+
+// PoincareBall::project_tangent_into: u.
+fn project_tangent_row(row: u32, base: u32) {
+    for (var i = LANE; i < D; i += STRIDE) {
+        out[base + i] = b[base + i];
+    }
+}
+
+// PoincareBall::project_point_into: scale to norm at most 1 - BALL_EPS.0 (1e-6).
+fn project_point_row(row: u32, base: u32) {
+    var s = 0.0;
+    for (var i = LANE; i < D; i += STRIDE) {
+        s = fma(a[base + i], a[base + i], s);
+    }
+    let r = sqrt_sum(red1(s));
+    let eps: f32 = 1e-6;
+    let m = 1.0 - eps;
+    var k = 1.0;
+    if (r > m) {
+        k = m / r;
+    }
+    for (var i = LANE; i < D; i += STRIDE) {
+        out[base + i] = k * a[base + i];
+    }
+}
