@@ -435,6 +435,31 @@ impl<T: Real> Manifold for PoincareBall<T> {
     fn injectivity_radius(&self) -> T {
         T::infinity()
     }
+
+    #[track_caller]
+    fn exp_batch_into(&self, ps: &[T], vs: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "exp_batch_into: ps");
+        crate::batch::expect_len(vs.len(), n, d, "exp_batch_into: vs");
+        crate::batch::expect_len(outs.len(), n, d, "exp_batch_into: outs");
+        crate::hyperbolic_batch::ball_exp(self, ps, vs, outs);
+    }
+    #[track_caller]
+    fn log_batch_into(&self, ps: &[T], qs: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "log_batch_into: ps");
+        crate::batch::expect_len(qs.len(), n, d, "log_batch_into: qs");
+        crate::batch::expect_len(outs.len(), n, d, "log_batch_into: outs");
+        crate::hyperbolic_batch::ball_log(self, ps, qs, outs);
+    }
+    #[track_caller]
+    fn dist_batch_into(&self, ps: &[T], qs: &[T], ds: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "dist_batch_into: ps");
+        crate::batch::expect_len(qs.len(), n, d, "dist_batch_into: qs");
+        crate::batch::expect_len(ds.len(), n, 1, "dist_batch_into: ds");
+        crate::hyperbolic_batch::ball_dist(self, ps, qs, ds);
+    }
 }
 
 /// Shared scalars of the ball geodesic from `a` to `b` at time `t`.
