@@ -22,9 +22,9 @@
 use crate::batch;
 use crate::lorentz::COMPENSATE_ABOVE;
 use crate::numerics::SINHC_CUTOFF;
-use crate::poincare::K_PRIME_CUTOFF;
+use crate::poincare::{ASINH_OVER_X_CUTOFF, K_PRIME_CUTOFF};
 use crate::vmath::{self, BLOCK};
-use crate::{Lorentz, Manifold, PoincareBall, Real};
+use crate::{Lorentz, Manifold, ParallelTransport, PoincareBall, Real};
 
 /// `if c { a } else { b }` on two computed values (a blend in vectorised loops).
 #[inline(always)]
@@ -282,6 +282,310 @@ pub(crate) fn lorentz_exp<T: Real>(m: &Lorentz<T>, xs: &[T], us: &[T], out: &mut
     });
 }
 
+/// `swap[i] = t_i > 1/2` and the time measured from the nearer endpoint, for rows `i0..i0 + nb`.
+#[inline(always)]
+fn near_end<T: Real>(ts: &[T], i0: usize, nb: usize) -> ([bool; BLOCK], [T; BLOCK]) {
+    let (mut sw, mut tt) = ([false; BLOCK], [T::zero(); BLOCK]);
+    let half = T::c(0.5);
+    for i in 0..nb {
+        let t = ts[i0 + i];
+        // a NaN t swaps, like the scalar kernels' `if t <= 0.5 { .. } else { swap }`
+        sw[i] = (t > half) | t.is_nan();
+        tt[i] = sel(sw[i], T::one() - t, t);
+    }
+    (sw, tt)
+}
+
+/// The endpoints of row `i` in evaluation order (`(y, x)` when `swap`).
+#[inline(always)]
+fn ends<'a, T>(xs: &'a [T], ys: &'a [T], d: usize, row: usize, swap: bool) -> (&'a [T], &'a [T]) {
+    let r = row * d..(row + 1) * d;
+    if swap {
+        (&ys[r.clone()], &xs[r])
+    } else {
+        (&xs[r.clone()], &ys[r])
+    }
+}
+
+/// Batched [`Lorentz::geodesic_into`](Manifold::geodesic_into).
+pub(crate) fn lorentz_geodesic<T: Real>(
+    m: &Lorentz<T>,
+    xs: &[T],
+    ys: &[T],
+    ts: &[T],
+    out: &mut [T],
+) {
+    let d = m.ambient_dim();
+    blocks(out, d, xs.len() * 2 + out.len(), |i0, nb, o| {
+        let z = T::zero();
+        let (sw, tt) = near_end(ts, i0, nb);
+        let ch = chord_block(xs, ys, d, i0, nb, &sw);
+        let (mut c, mut r) = ([z; BLOCK], [z; BLOCK]);
+        for i in 0..nb {
+            let dist = T::c(2.0) * vmath::asinh(T::c(0.5) * ch.c2[i].sqrt());
+            let td = tt[i] * dist;
+            let (sh, co) = vmath::sinh_cosh(td);
+            c[i] = co;
+            r[i] = tt[i] * sinhc_from(td, sh) / vmath::sinhc(dist);
+        }
+        let mut gg = [z; BLOCK];
+        for i in 0..nb {
+            let (a, b) = ends(xs, ys, d, i0 + i, sw[i]);
+            let h = T::c(0.5) * ch.c2[i];
+            let mut acc = z;
+            for ((o, &a), &b) in o[i * d + 1..(i + 1) * d]
+                .iter_mut()
+                .zip(&a[1..])
+                .zip(&b[1..])
+            {
+                let g = c[i] * a + r[i] * ((b - a) - h * a);
+                *o = g;
+                acc = g.madd(g, acc);
+            }
+            gg[i] = acc;
+        }
+        for v in gg[..nb].iter_mut() {
+            *v = (T::one() + *v).sqrt();
+        }
+        for i in 0..nb {
+            o[i * d] = gg[i];
+        }
+        for i in 0..nb {
+            if ch.flag[i] {
+                let r = (i0 + i) * d..(i0 + i + 1) * d;
+                m.geodesic_into(
+                    &xs[r.clone()],
+                    &ys[r],
+                    ts[i0 + i],
+                    &mut o[i * d..(i + 1) * d],
+                );
+            }
+        }
+    });
+}
+
+/// Batched [`Lorentz::geodesic_velocity_into`](Manifold::geodesic_velocity_into).
+pub(crate) fn lorentz_geodesic_velocity<T: Real>(
+    m: &Lorentz<T>,
+    xs: &[T],
+    ys: &[T],
+    ts: &[T],
+    out: &mut [T],
+) {
+    let d = m.ambient_dim();
+    blocks(out, d, xs.len() * 2 + out.len(), |i0, nb, o| {
+        let z = T::zero();
+        let (sw, tt) = near_end(ts, i0, nb);
+        let ch = chord_block(xs, ys, d, i0, nb, &sw);
+        let (mut kx, mut c) = ([z; BLOCK], [z; BLOCK]);
+        for i in 0..nb {
+            let dist = T::c(2.0) * vmath::asinh(T::c(0.5) * ch.c2[i].sqrt());
+            let sign = sel(sw[i], -T::one(), T::one());
+            let td = tt[i] * dist;
+            let (sh, co) = vmath::sinh_cosh(td);
+            kx[i] = sign * tt[i] * dist * dist * sinhc_from(td, sh);
+            c[i] = sign * co * vmath::x_over_sinh(dist);
+        }
+        for i in 0..nb {
+            let (a, b) = ends(xs, ys, d, i0 + i, sw[i]);
+            let or = &mut o[i * d..(i + 1) * d];
+            if ch.flag[i] {
+                let r = (i0 + i) * d..(i0 + i + 1) * d;
+                m.geodesic_velocity_into(&xs[r.clone()], &ys[r], ts[i0 + i], or);
+                continue;
+            }
+            let (k, ci, h) = (kx[i], c[i], T::c(0.5) * ch.c2[i]);
+            or[0] = k * ch.x0[i] + ci * (-ch.e[i] - h * ch.x0[i]);
+            for ((o, &a), &b) in or[1..].iter_mut().zip(&a[1..]).zip(&b[1..]) {
+                *o = k * a + ci * ((b - a) - h * a);
+            }
+        }
+    });
+}
+
+/// Batched [`Lorentz::transport_into`](ParallelTransport::transport_into). The tangent inner
+/// product $\langle z, v\rangle_x$ is taken in plain arithmetic, which loses at most a factor
+/// $x_0^2$ where $z$ or $v$ is nearly radial; rows with $x_0 > 4$ and such a vector go to the
+/// scalar kernel (double-word `tangent_inner`).
+pub(crate) fn lorentz_transport<T: Real>(
+    m: &Lorentz<T>,
+    xs: &[T],
+    ys: &[T],
+    vs: &[T],
+    out: &mut [T],
+) {
+    let d = m.ambient_dim();
+    let nf = [false; BLOCK];
+    blocks(out, d, xs.len() * 3 + out.len(), |i0, nb, o| {
+        let z = T::zero();
+        let ch = chord_block(xs, ys, d, i0, nb, &nf);
+        let row = |i: usize| (i0 + i) * d + 1..(i0 + i + 1) * d;
+        let (mut xx, mut xz, mut xv, mut zz, mut vv) =
+            ([z; BLOCK], [z; BLOCK], [z; BLOCK], [z; BLOCK], [z; BLOCK]);
+        for i in 0..nb {
+            let (x, y, v) = (&xs[row(i)], &ys[row(i)], &vs[row(i)]);
+            let h = T::c(0.5) * ch.c2[i];
+            let (mut a, mut b, mut c, mut e, mut f) = (z, z, z, z, z);
+            for ((&x, &y), &v) in x.iter().zip(y).zip(v) {
+                let zi = (y - x) - h * x;
+                a = x.madd(x, a);
+                b = x.madd(zi, b);
+                c = x.madd(v, c);
+                e = zi.madd(zi, e);
+                f = v.madd(v, f);
+            }
+            (xx[i], xz[i], xv[i], zz[i], vv[i]) = (a, b, c, e, f);
+        }
+        let (mut ka, mut kb) = ([z; BLOCK], [z; BLOCK]);
+        for i in 0..nb {
+            let ok = xx[i] > z;
+            ka[i] = sel(ok, xz[i] / xx[i], z);
+            kb[i] = sel(ok, xv[i] / xx[i], z);
+        }
+        let (mut pzv, mut pzz, mut pvv) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
+        for i in 0..nb {
+            let (x, y, v) = (&xs[row(i)], &ys[row(i)], &vs[row(i)]);
+            let h = T::c(0.5) * ch.c2[i];
+            let (mut a, mut b, mut c) = (z, z, z);
+            for ((&x, &y), &v) in x.iter().zip(y).zip(v) {
+                let zp = ((y - x) - h * x) - ka[i] * x;
+                let vp = v - kb[i] * x;
+                a = zp.madd(vp, a);
+                b = zp.madd(zp, b);
+                c = vp.madd(vp, c);
+            }
+            (pzv[i], pzz[i], pvv[i]) = (a, b, c);
+        }
+        let (mut k, mut flag) = ([z; BLOCK], [false; BLOCK]);
+        let (q, cx) = (T::c(0.25), T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE));
+        for i in 0..nb {
+            let deg = xx[i] == z;
+            let radial = (pzz[i] < q * zz[i]) | (pvv[i] < q * vv[i]);
+            flag[i] = ch.flag[i] | (!deg & radial & (T::one() + xx[i] > cx));
+            let yv = pzv[i] + xz[i] * xv[i] / (xx[i] * (T::one() + xx[i]));
+            let yv = sel(deg, pzv[i], yv);
+            k[i] = yv / (T::c(2.0) + T::c(0.5) * ch.c2[i]);
+        }
+        let mut yw = [z; BLOCK];
+        for i in 0..nb {
+            let (x, y, v) = (&xs[row(i)], &ys[row(i)], &vs[row(i)]);
+            let mut acc = z;
+            for (((o, &x), &y), &v) in o[i * d + 1..(i + 1) * d].iter_mut().zip(x).zip(y).zip(v) {
+                let w = v + k[i] * (x + y);
+                *o = w;
+                acc = y.madd(w, acc);
+            }
+            yw[i] = acc;
+        }
+        for i in 0..nb {
+            o[i * d] = yw[i] / ch.y0[i];
+        }
+        for i in 0..nb {
+            if flag[i] {
+                let r = (i0 + i) * d..(i0 + i + 1) * d;
+                let (x, y, v) = (&xs[r.clone()], &ys[r.clone()], &vs[r]);
+                m.transport_into(x, y, v, &mut o[i * d..(i + 1) * d]);
+            }
+        }
+    });
+}
+
+/// Batched [`Lorentz::norm`](Manifold::norm): the tangent norm of exp (plain form, compensated
+/// rows by the scalar kernel).
+pub(crate) fn lorentz_norm<T: Real>(m: &Lorentz<T>, xs: &[T], vs: &[T], out: &mut [T]) {
+    let d = m.ambient_dim();
+    blocks(out, 1, xs.len() * 2 + out.len(), |i0, nb, o| {
+        let z = T::zero();
+        let row = |i: usize| (i0 + i) * d + 1..(i0 + i + 1) * d;
+        let (mut aa, mut kk, mut uu) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
+        for i in 0..nb {
+            let (mut a, mut k, mut u2) = (z, z, z);
+            for (&x, &u) in xs[row(i)].iter().zip(&vs[row(i)]) {
+                a = x.madd(x, a);
+                k = x.madd(u, k);
+                u2 = u.madd(u, u2);
+            }
+            (aa[i], kk[i], uu[i]) = (a, k, u2);
+        }
+        let mut ka = [z; BLOCK];
+        for i in 0..nb {
+            ka[i] = sel(aa[i] > z, kk[i] / aa[i], z);
+        }
+        let mut perp = [z; BLOCK];
+        for i in 0..nb {
+            let mut p = z;
+            for (&x, &u) in xs[row(i)].iter().zip(&vs[row(i)]) {
+                let r = u - ka[i] * x;
+                p = r.madd(r, p);
+            }
+            perp[i] = p;
+        }
+        let mut flag = [false; BLOCK];
+        let cx = T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE);
+        for i in 0..nb {
+            let x02 = T::one() + aa[i];
+            let deg = aa[i] == z;
+            flag[i] = !deg & (perp[i] < T::c(0.25) * uu[i]) & (x02 > cx);
+            o[i] = sel(deg, uu[i], perp[i] + kk[i] * kk[i] / (aa[i] * x02)).sqrt();
+        }
+        for i in 0..nb {
+            if flag[i] {
+                let r = (i0 + i) * d..(i0 + i + 1) * d;
+                o[i] = m.norm(&xs[r.clone()], &vs[r]);
+            }
+        }
+    });
+}
+
+/// Batched [`Lorentz::project_point_into`](Manifold::project_point_into).
+pub(crate) fn lorentz_project_point<T: Real>(m: &Lorentz<T>, xs: &[T], out: &mut [T]) {
+    let d = m.ambient_dim();
+    blocks(out, d, xs.len() + out.len(), |i0, nb, o| {
+        let mut x0 = [T::zero(); BLOCK];
+        for i in 0..nb {
+            let r = (i0 + i) * d + 1..(i0 + i + 1) * d;
+            let mut s = T::zero();
+            for (o, &x) in o[i * d + 1..(i + 1) * d].iter_mut().zip(&xs[r]) {
+                *o = x;
+                s = x.madd(x, s);
+            }
+            x0[i] = s;
+        }
+        for v in x0[..nb].iter_mut() {
+            *v = (T::one() + *v).sqrt();
+        }
+        for i in 0..nb {
+            o[i * d] = x0[i];
+        }
+    });
+}
+
+/// Batched [`Lorentz::inner`](Manifold::inner).
+pub(crate) fn lorentz_inner<T: Real>(m: &Lorentz<T>, us: &[T], vs: &[T], out: &mut [T]) {
+    let d = m.ambient_dim();
+    blocks(out, 1, us.len() * 2 + out.len(), |i0, nb, o| {
+        for (i, o) in o[..nb].iter_mut().enumerate() {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            *o = crate::lorentz::minkowski(&us[r.clone()], &vs[r]);
+        }
+    });
+}
+
+/// Batched [`Lorentz::project_tangent_into`](Manifold::project_tangent_into).
+pub(crate) fn lorentz_project_tangent<T: Real>(m: &Lorentz<T>, xs: &[T], us: &[T], out: &mut [T]) {
+    let d = m.ambient_dim();
+    blocks(out, d, xs.len() * 2 + out.len(), |i0, nb, o| {
+        for i in 0..nb {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            let (x, u) = (&xs[r.clone()], &us[r]);
+            let k = crate::lorentz::minkowski(x, u);
+            for ((o, &x), &u) in o[i * d..(i + 1) * d].iter_mut().zip(x).zip(u) {
+                *o = u + k * x;
+            }
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Poincaré ball
 // ---------------------------------------------------------------------------------------------
@@ -424,6 +728,271 @@ pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &m
     });
 }
 
+/// Per-row scalars of the ball geodesic from `a` to `b` at time `t` (`poincare::GeoParts`) and
+/// of Möbius addition $a \oplus w$: $a_a$, $\lVert\delta\rVert^2$, $\lVert a\rVert^2$,
+/// $\kappa_w$, $\kappa_b$, $a\cdot V$, $\lVert V\rVert^2$, $\beta$, $D$.
+struct GeoBlock<T> {
+    sw: [bool; BLOCK],
+    ap: [T; BLOCK],
+    dd: [T; BLOCK],
+    aa: [T; BLOCK],
+    kw: [T; BLOCK],
+    kb: [T; BLOCK],
+    pv: [T; BLOCK],
+    vv: [T; BLOCK],
+    beta: [T; BLOCK],
+    den: [T; BLOCK],
+}
+
+#[inline(always)]
+fn ball_geo_block<T: Real>(
+    ps: &[T],
+    qs: &[T],
+    ts: &[T],
+    d: usize,
+    i0: usize,
+    nb: usize,
+) -> GeoBlock<T> {
+    let z = T::zero();
+    let (sw, tt) = near_end(ts, i0, nb);
+    let mut g = GeoBlock {
+        sw,
+        ap: [z; BLOCK],
+        dd: [z; BLOCK],
+        aa: [z; BLOCK],
+        kw: [z; BLOCK],
+        kb: [z; BLOCK],
+        pv: [z; BLOCK],
+        vv: [z; BLOCK],
+        beta: [z; BLOCK],
+        den: [z; BLOCK],
+    };
+    let mut aq = [z; BLOCK];
+    for i in 0..nb {
+        let (a, b) = ends(ps, qs, d, i0 + i, sw[i]);
+        g.ap[i] = one_minus_norm2_fast(a);
+        aq[i] = one_minus_norm2_fast(b);
+        let (mut s, mut n) = (z, z);
+        for (&x, &y) in a.iter().zip(b) {
+            let dl = y - x;
+            s = dl.madd(dl, s);
+            n = x.madd(x, n);
+        }
+        g.dd[i] = s;
+        g.aa[i] = n;
+    }
+    for i in 0..nb {
+        let (ap, aq, dd) = (g.ap[i], aq[i], g.dd[i]);
+        let c = (dd / (ap * aq)).sqrt();
+        let ash = vmath::asinh(c);
+        let dist = T::c(2.0) * ash;
+        let c2 = c * c;
+        let series = T::one() - c2 / T::c(6.0) + T::c(3.0 / 40.0) * c2 * c2;
+        let aox = sel(c.abs() < T::pick(ASINH_OVER_X_CUTOFF), series, ash / c);
+        let root = (ap * aq).sqrt() * (dd + ap * aq).sqrt();
+        let hc = aox / root;
+        let s = T::c(0.5) * tt[i] * dist;
+        let ch = vmath::cosh(s);
+        g.kw[i] = tt[i] * vmath::tanh_over_x(s) * hc;
+        g.kb[i] = hc / (ch * ch);
+    }
+    for i in 0..nb {
+        let (a, b) = ends(ps, qs, d, i0 + i, sw[i]);
+        let (ap, dd) = (g.ap[i], g.dd[i]);
+        let (mut pv, mut vv) = (z, z);
+        for (&x, &y) in a.iter().zip(b) {
+            let v = ap * (y - x) - dd * x;
+            pv = x.madd(v, pv);
+            vv = v.madd(v, vv);
+        }
+        g.pv[i] = pv;
+        g.vv[i] = vv;
+    }
+    let two = T::c(2.0);
+    for i in 0..nb {
+        let ab = g.kw[i] * g.pv[i];
+        let bb = g.kw[i] * g.kw[i] * g.vv[i];
+        g.beta[i] = T::one() + two * ab + bb;
+        g.den[i] = T::one() + two * ab + g.aa[i] * bb;
+    }
+    g
+}
+
+/// Batched [`PoincareBall::geodesic_into`](Manifold::geodesic_into).
+pub(crate) fn ball_geodesic<T: Real>(
+    m: &PoincareBall<T>,
+    ps: &[T],
+    qs: &[T],
+    ts: &[T],
+    out: &mut [T],
+) {
+    let d = m.ambient_dim();
+    blocks(out, d, ps.len() * 2 + out.len(), |i0, nb, o| {
+        let g = ball_geo_block(ps, qs, ts, d, i0, nb);
+        for i in 0..nb {
+            let (a, b) = ends(ps, qs, d, i0 + i, g.sw[i]);
+            let (ap, dd, kw) = (g.ap[i], g.dd[i], g.kw[i]);
+            let (beta, den) = (g.beta[i], g.den[i]);
+            for ((o, &x), &y) in o[i * d..(i + 1) * d].iter_mut().zip(a).zip(b) {
+                let w = kw * (ap * (y - x) - dd * x);
+                *o = (beta * x + ap * w) / den;
+            }
+        }
+    });
+}
+
+/// Batched [`PoincareBall::geodesic_velocity_into`](Manifold::geodesic_velocity_into).
+pub(crate) fn ball_geodesic_velocity<T: Real>(
+    m: &PoincareBall<T>,
+    ps: &[T],
+    qs: &[T],
+    ts: &[T],
+    out: &mut [T],
+) {
+    let d = m.ambient_dim();
+    blocks(out, d, ps.len() * 2 + out.len(), |i0, nb, o| {
+        let g = ball_geo_block(ps, qs, ts, d, i0, nb);
+        let two = T::c(2.0);
+        for i in 0..nb {
+            let (a, b) = ends(ps, qs, d, i0 + i, g.sw[i]);
+            let (ap, dd, kw, kb, aa) = (g.ap[i], g.dd[i], g.kw[i], g.kb[i], g.aa[i]);
+            let (beta, den) = (g.beta[i], g.den[i]);
+            let bb = kw * kw * g.vv[i];
+            let (adb, bdb) = (kb * g.pv[i], kw * kb * g.vv[i]);
+            let k1 = -two * adb * ap / den;
+            let sign = sel(g.sw[i], -T::one(), T::one());
+            for ((o, &x), &y) in o[i * d..(i + 1) * d].iter_mut().zip(a).zip(b) {
+                let vi = ap * (y - x) - dd * x;
+                let w = kw * vi;
+                let mv = (beta * x + ap * w) / den;
+                *o = sign * (ap * kb * vi + k1 * (bb * x + w) + two * bdb * (x - aa * mv)) / den;
+            }
+        }
+    });
+}
+
+/// Batched [`PoincareBall::transport_into`](ParallelTransport::transport_into) (the
+/// cancellation-free gyration form of the scalar kernel).
+pub(crate) fn ball_transport<T: Real>(
+    m: &PoincareBall<T>,
+    ps: &[T],
+    qs: &[T],
+    vs: &[T],
+    out: &mut [T],
+) {
+    let d = m.ambient_dim();
+    blocks(out, d, ps.len() * 3 + out.len(), |i0, nb, o| {
+        let z = T::zero();
+        let (ap, aq, dd) = pair_block(ps, qs, d, i0, nb);
+        let (mut cp, mut ca, mut ck, mut cr) = ([z; BLOCK], [z; BLOCK], [z; BLOCK], [z; BLOCK]);
+        let two = T::c(2.0);
+        for i in 0..nb {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            let (p, q, v) = (&ps[r.clone()], &qs[r.clone()], &vs[r]);
+            let (mut pd, mut pv, mut dv) = (z, z, z);
+            for ((&p, &q), &v) in p.iter().zip(q).zip(v) {
+                let dl = q - p;
+                pd = p.madd(dl, pd);
+                pv = p.madd(v, pv);
+                dv = dl.madd(v, dv);
+            }
+            ca[i] = two * pd * pv - ap[i] * pv - (T::one() - ap[i]) * dv;
+            cp[i] = ap[i] * dv - dd[i] * pv;
+        }
+        for i in 0..nb {
+            ck[i] = two / (dd[i] + ap[i] * aq[i]);
+            cr[i] = aq[i] / ap[i];
+        }
+        for i in 0..nb {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            let (p, q, v) = (&ps[r.clone()], &qs[r.clone()], &vs[r]);
+            let (a, c, k, rr) = (ca[i], cp[i], ck[i], cr[i]);
+            for (((o, &p), &q), &v) in o[i * d..(i + 1) * d].iter_mut().zip(p).zip(q).zip(v) {
+                *o = rr * (v + k * (c * p + a * (q - p)));
+            }
+        }
+    });
+}
+
+/// Batched [`PoincareBall::inner`](Manifold::inner): $\lambda_p^2\\,u\cdot v$.
+pub(crate) fn ball_inner<T: Real>(
+    m: &PoincareBall<T>,
+    ps: &[T],
+    us: &[T],
+    vs: &[T],
+    out: &mut [T],
+) {
+    let d = m.ambient_dim();
+    blocks(out, 1, ps.len() * 3 + out.len(), |i0, nb, o| {
+        let (mut ap, mut uv) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
+        for i in 0..nb {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            ap[i] = one_minus_norm2_fast(&ps[r.clone()]);
+            let mut s = T::zero();
+            for (&a, &b) in us[r.clone()].iter().zip(&vs[r]) {
+                s = a.madd(b, s);
+            }
+            uv[i] = s;
+        }
+        for i in 0..nb {
+            let lam = T::c(2.0) / ap[i];
+            o[i] = lam * lam * uv[i];
+        }
+    });
+}
+
+/// Batched [`PoincareBall::norm`](Manifold::norm): $\lambda_p\lVert v\rVert$.
+pub(crate) fn ball_norm<T: Real>(m: &PoincareBall<T>, ps: &[T], vs: &[T], out: &mut [T]) {
+    let d = m.ambient_dim();
+    blocks(out, 1, ps.len() * 2 + out.len(), |i0, nb, o| {
+        let (mut ap, mut vv) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
+        for i in 0..nb {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            ap[i] = one_minus_norm2_fast(&ps[r.clone()]);
+            vv[i] = crate::numerics::norm2(&vs[r]);
+        }
+        for i in 0..nb {
+            o[i] = T::c(2.0) / ap[i] * vv[i].sqrt();
+        }
+        for i in 0..nb {
+            if !(vv[i].is_normal() && vv[i] < T::max_value()) {
+                // ‖v‖² under- or overflows: the scalar kernel rescales
+                let r = (i0 + i) * d..(i0 + i + 1) * d;
+                o[i] = m.norm(&ps[r.clone()], &vs[r]);
+            }
+        }
+    });
+}
+
+/// Batched [`PoincareBall::project_point_into`](Manifold::project_point_into).
+pub(crate) fn ball_project_point<T: Real>(m: &PoincareBall<T>, xs: &[T], out: &mut [T]) {
+    let d = m.ambient_dim();
+    blocks(out, d, xs.len() + out.len(), |i0, nb, o| {
+        let mut k = [T::zero(); BLOCK];
+        for i in 0..nb {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            k[i] = crate::numerics::norm2(&xs[r]);
+        }
+        let mx = T::one() - T::pick(crate::poincare::BALL_EPS);
+        for v in k[..nb].iter_mut() {
+            let r = v.sqrt();
+            // an overflowing ‖x‖² (r = ∞) is marked by a NaN factor and handled below
+            *v = sel(r > mx, sel(r < T::infinity(), mx / r, T::nan()), T::one());
+        }
+        for i in 0..nb {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            if !(k[i].is_finite()) {
+                // ‖x‖² overflows: the scalar kernel rescales
+                m.project_point_into(&xs[r], &mut o[i * d..(i + 1) * d]);
+                continue;
+            }
+            for (o, &x) in o[i * d..(i + 1) * d].iter_mut().zip(&xs[r]) {
+                *o = k[i] * x;
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,18 +1008,32 @@ mod tests {
     /// [`close`] with the tolerance of row `i` multiplied by `cond[i]` (the condition number of
     /// the formula both kernels evaluate, when their elementary functions round differently).
     fn close_cond<T: Real>(a: &[T], b: &[T], d: usize, ulps: f64, cond: &[f64], what: &str) {
+        close_scaled(a, b, d, ulps, cond, &vec![0.0; cond.len()], what);
+    }
+
+    /// [`close_cond`] with the scale of row `i` at least `floor[i]` (the size of the terms the
+    /// formula adds, where they are larger than the result).
+    fn close_scaled<T: Real>(
+        a: &[T],
+        b: &[T],
+        d: usize,
+        ulps: f64,
+        cond: &[f64],
+        floor: &[f64],
+        what: &str,
+    ) {
         let eps = T::epsilon().to_f64_lossless();
         for (i, (ra, rb)) in a.chunks(d).zip(b.chunks(d)).enumerate() {
             let ulps = ulps * cond[i];
             let scale = rb
                 .iter()
                 .map(|x| x.to_f64_lossless().abs())
-                .fold(0.0, f64::max)
+                .fold(floor[i], f64::max)
                 .max(f64::MIN_POSITIVE);
             for (x, y) in ra.iter().zip(rb) {
                 let (x, y) = (x.to_f64_lossless(), y.to_f64_lossless());
                 assert!(
-                    x == y || (x - y).abs() <= ulps * eps * scale,
+                    x == y || (x.is_nan() && y.is_nan()) || (x - y).abs() <= ulps * eps * scale,
                     "{what}: row {i}: batch {x:e} vs scalar {y:e} (d = {d})"
                 );
             }
@@ -534,6 +1117,198 @@ mod tests {
         (xs, ys)
     }
 
+    /// Row `i` of a batch.
+    fn row<T>(v: &[T], d: usize, i: usize) -> &[T] {
+        &v[i * d..(i + 1) * d]
+    }
+
+    /// Largest absolute entry.
+    fn amax<T: Real>(v: &[T]) -> f64 {
+        v.iter()
+            .map(|x| x.to_f64_lossless().abs())
+            .fold(0.0, f64::max)
+    }
+
+    /// Times for the geodesic tests: the ends, 1/2 and either side of it, and random.
+    fn times<T: Real>(rows: usize) -> Vec<T> {
+        let mut g = ChaCha8Rng::seed_from_u64(3);
+        (0..rows)
+            .map(|i| match i % 6 {
+                0 => T::zero(),
+                1 => T::one(),
+                2 => T::c(0.5),
+                3 => T::c(0.5) + T::epsilon(),
+                _ => T::c(g.random::<f64>()),
+            })
+            .collect()
+    }
+
+    fn check_lorentz_more<T: Real>(m: &Lorentz<T>, xs: &[T], ys: &[T], us: &[T], ulps: f64) {
+        let d = m.ambient_dim();
+        let rows = xs.len() / d;
+        let ts = times::<T>(rows);
+        let ones = vec![1.0; rows];
+        // geodesic terms are cosh(t d) times the endpoints (module notes: Jacobi fields)
+        let floor: Vec<f64> = (0..rows)
+            .map(|i| {
+                let dist = m.dist(row(xs, d, i), row(ys, d, i)).to_f64_lossless();
+                let t = ts[i].to_f64_lossless();
+                let te = t.min(1.0 - t);
+                (1.0 + dist) * (te * dist).cosh() * amax(row(xs, d, i)).max(amax(row(ys, d, i)))
+            })
+            .collect();
+        let mut a = vec![T::zero(); rows * d];
+        let mut b = vec![T::zero(); rows * d];
+        lorentz_geodesic(m, xs, ys, &ts, &mut a);
+        for i in 0..rows {
+            m.geodesic_into(
+                row(xs, d, i),
+                row(ys, d, i),
+                ts[i],
+                &mut b[i * d..(i + 1) * d],
+            );
+        }
+        close_scaled(&a, &b, d, ulps, &ones, &floor, "lorentz geodesic");
+        lorentz_geodesic_velocity(m, xs, ys, &ts, &mut a);
+        for i in 0..rows {
+            m.geodesic_velocity_into(
+                row(xs, d, i),
+                row(ys, d, i),
+                ts[i],
+                &mut b[i * d..(i + 1) * d],
+            );
+        }
+        close_scaled(&a, &b, d, ulps, &ones, &floor, "lorentz geodesic velocity");
+        // transport: relative error about ε(x0 + y0) of |v|
+        let floor: Vec<f64> = (0..rows)
+            .map(|i| amax(row(us, d, i)) * (row(xs, d, i)[0] + row(ys, d, i)[0]).to_f64_lossless())
+            .collect();
+        lorentz_transport(m, xs, ys, us, &mut a);
+        for i in 0..rows {
+            m.transport_into(
+                row(xs, d, i),
+                row(ys, d, i),
+                row(us, d, i),
+                &mut b[i * d..(i + 1) * d],
+            );
+        }
+        close_scaled(&a, &b, d, ulps, &ones, &floor, "lorentz transport");
+        // project_tangent, project_point (perturbed inputs)
+        let mut g = ChaCha8Rng::seed_from_u64(11);
+        let pert: Vec<T> = xs
+            .iter()
+            .map(|&x| x * (T::one() + T::c(1e-3) * T::standard_normal(&mut g)))
+            .collect();
+        lorentz_project_tangent(m, xs, &pert, &mut a);
+        for i in 0..rows {
+            m.project_tangent_into(row(xs, d, i), row(&pert, d, i), &mut b[i * d..(i + 1) * d]);
+        }
+        let floor: Vec<f64> = (0..rows)
+            .map(|i| amax(row(xs, d, i)) * amax(row(xs, d, i)) * amax(row(&pert, d, i)))
+            .collect();
+        close_scaled(&a, &b, d, ulps, &ones, &floor, "lorentz project_tangent");
+        lorentz_project_point(m, &pert, &mut a);
+        for i in 0..rows {
+            m.project_point_into(row(&pert, d, i), &mut b[i * d..(i + 1) * d]);
+        }
+        close(&a, &b, d, ulps, "lorentz project_point");
+        // inner and norm
+        let (mut a1, mut b1) = (vec![T::zero(); rows], vec![T::zero(); rows]);
+        lorentz_norm(m, xs, us, &mut a1);
+        for i in 0..rows {
+            b1[i] = m.norm(row(xs, d, i), row(us, d, i));
+        }
+        close(&a1, &b1, 1, ulps, "lorentz norm");
+        lorentz_inner(m, us, &pert, &mut a1);
+        for i in 0..rows {
+            b1[i] = m.inner(row(xs, d, i), row(us, d, i), row(&pert, d, i));
+        }
+        assert_eq!(a1, b1, "lorentz inner");
+        // and through the trait overrides
+        let mut c = vec![T::zero(); rows * d];
+        m.exp_batch_into(xs, us, &mut c);
+        lorentz_exp(m, xs, us, &mut a);
+        assert_eq!(a, c);
+    }
+
+    fn check_ball_more<T: Real>(m: &PoincareBall<T>, ps: &[T], qs: &[T], us: &[T], ulps: f64) {
+        let d = m.ambient_dim();
+        let rows = ps.len() / d;
+        let ts = times::<T>(rows);
+        // the ball resolves points to ε/a_p (module notes): scale by 1/a of both ends
+        let cond: Vec<f64> = (0..rows)
+            .map(|i| {
+                let a = |p: &[T]| crate::poincare::one_minus_norm2(p).to_f64_lossless();
+                1.0 / a(row(ps, d, i)).min(a(row(qs, d, i)))
+            })
+            .collect();
+        // terms of the size of the endpoints (the midpoint of p and −p is 0)
+        let floor: Vec<f64> = (0..rows)
+            .map(|i| {
+                let dist = m.dist(row(ps, d, i), row(qs, d, i)).to_f64_lossless();
+                (1.0 + dist) * amax(row(ps, d, i)).max(amax(row(qs, d, i)))
+            })
+            .collect();
+        let mut a = vec![T::zero(); rows * d];
+        let mut b = vec![T::zero(); rows * d];
+        ball_geodesic(m, ps, qs, &ts, &mut a);
+        for i in 0..rows {
+            m.geodesic_into(
+                row(ps, d, i),
+                row(qs, d, i),
+                ts[i],
+                &mut b[i * d..(i + 1) * d],
+            );
+        }
+        close_scaled(&a, &b, d, ulps, &cond, &floor, "ball geodesic");
+        ball_geodesic_velocity(m, ps, qs, &ts, &mut a);
+        for i in 0..rows {
+            m.geodesic_velocity_into(
+                row(ps, d, i),
+                row(qs, d, i),
+                ts[i],
+                &mut b[i * d..(i + 1) * d],
+            );
+        }
+        // the velocity formula (scalar and batch alike) loses a factor 1/a² near the boundary
+        let cond2: Vec<f64> = cond.iter().map(|c| c * c).collect();
+        close_scaled(&a, &b, d, ulps, &cond2, &floor, "ball geodesic velocity");
+        ball_transport(m, ps, qs, us, &mut a);
+        for i in 0..rows {
+            m.transport_into(
+                row(ps, d, i),
+                row(qs, d, i),
+                row(us, d, i),
+                &mut b[i * d..(i + 1) * d],
+            );
+        }
+        close(&a, &b, d, ulps, "ball transport");
+        let mut g = ChaCha8Rng::seed_from_u64(12);
+        let big: Vec<T> = ps
+            .iter()
+            .map(|&x| x * T::c(1.0 + g.random::<f64>()))
+            .collect();
+        ball_project_point(m, &big, &mut a);
+        for i in 0..rows {
+            m.project_point_into(row(&big, d, i), &mut b[i * d..(i + 1) * d]);
+        }
+        close(&a, &b, d, ulps, "ball project_point");
+        let (mut a1, mut b1) = (vec![T::zero(); rows], vec![T::zero(); rows]);
+        ball_norm(m, ps, us, &mut a1);
+        for i in 0..rows {
+            b1[i] = m.norm(row(ps, d, i), row(us, d, i));
+        }
+        close(&a1, &b1, 1, ulps, "ball norm");
+        ball_inner(m, ps, us, us, &mut a1);
+        for i in 0..rows {
+            b1[i] = m.inner(row(ps, d, i), row(us, d, i), row(us, d, i));
+        }
+        close(&a1, &b1, 1, ulps, "ball inner");
+        let mut c = vec![T::zero(); rows * d];
+        m.project_tangent_batch_into(ps, us, &mut c);
+        assert_eq!(&c, us);
+    }
+
     fn check_lorentz<T: Real>(rmax: f64, ulps: f64) {
         for n in [1usize, 2, 16] {
             let m = Lorentz::<T>::new(n).unwrap();
@@ -569,6 +1344,7 @@ mod tests {
                     m.exp_into(&xs[r.clone()], &us[r.clone()], &mut b[r]);
                 }
                 close(&a, &b, d, ulps, "lorentz exp");
+                check_lorentz_more(&m, &xs, &ys, &us, ulps);
             }
         }
     }
@@ -699,6 +1475,7 @@ mod tests {
                     })
                     .collect();
                 close_cond(&a, &b, d, ulps, &cond, "ball exp");
+                check_ball_more(&m, &ps, &qs, &us, ulps);
             }
         }
         let m = PoincareBall::<T>::new(3).unwrap();
