@@ -7,10 +7,12 @@
 //! kernels, term for term:
 //!
 //! * **Lorentz.** The chord and the tangent norm take their plain (uncompensated) forms; rows
-//!   that the scalar kernels would send to a compensated double-word branch (nearly parallel or
+//!   that the scalar kernels send to a compensated double-word branch (nearly parallel or
 //!   radially separated far points, nearly radial tangent vectors with $x_0 > 4$, see
-//!   [`COMPENSATE_ABOVE`]) are flagged in pass 1 and recomputed by the scalar kernel after the
-//!   block, so their accuracy is the scalar kernel's.
+//!   [`COMPENSATE_ABOVE`]) take the same double-word computation inline in pass 1 (it is the
+//!   common case far from the origin: $\log_x y$ is nearly radial there). Transport takes the
+//!   tangent inner product plainly where that is exact enough and flags the other rows (nearly
+//!   radial vectors at $x_0 > 4$) for the scalar kernel, which runs after the block.
 //! * **Poincaré ball.** $a_p = 1 - \lVert p\rVert^2$ is computed with an error-free
 //!   compensated sum (Ogita–Rump–Oishi `Sum2` of the exact squares): accurate to a few ulps of
 //!   itself up to the boundary, like [`one_minus_norm2`](crate::poincare::one_minus_norm2), at
@@ -20,7 +22,7 @@
 //! inputs, in both precisions).
 
 use crate::batch;
-use crate::lorentz::COMPENSATE_ABOVE;
+use crate::lorentz::{two_sum, Dw, COMPENSATE_ABOVE};
 use crate::numerics::SINHC_CUTOFF;
 use crate::poincare::{ASINH_OVER_X_CUTOFF, K_PRIME_CUTOFF};
 use crate::vmath::{self, BLOCK};
@@ -62,14 +64,51 @@ fn sinhc_from<T: Real>(th: T, sh: T) -> T {
 // Lorentz
 // ---------------------------------------------------------------------------------------------
 
+/// Double-word product (as `lorentz::Dw::mul`).
+#[inline(always)]
+fn dw_mul<T: Real>(a: Dw<T>, b: Dw<T>) -> Dw<T> {
+    let p = a.0 * b.0;
+    let e = a.0.mul_add(b.0, -p) + (a.0 * b.1 + a.1 * b.0);
+    two_sum(p, e)
+}
+
+/// Double-word quotient (as `lorentz::Dw::div`).
+#[inline(always)]
+fn dw_div<T: Real>(a: Dw<T>, b: Dw<T>) -> Dw<T> {
+    let q1 = a.0 / b.0;
+    let r = a.add(dw_mul(b, Dw(-q1, T::zero())));
+    let q2 = r.0 / b.0;
+    two_sum(q1, q2)
+}
+
+/// $\lVert a - \frac{a\cdot b}{\lVert b\rVert^2}b\rVert^2$ in double-word arithmetic, the same
+/// algorithm as the scalar kernels' `perp2_dw` (the compensated rows of pass 1).
+#[inline(always)]
+fn perp2_dw<T: Real>(n: usize, a: impl Fn(usize) -> Dw<T>, b: impl Fn(usize) -> Dw<T>) -> T {
+    let zero = Dw(T::zero(), T::zero());
+    let (mut ab, mut bb) = (zero, zero);
+    for i in 0..n {
+        let (ai, bi) = (a(i), b(i));
+        ab = ab.add(dw_mul(ai, bi));
+        bb = bb.add(dw_mul(bi, bi));
+    }
+    let k = dw_div(ab, bb);
+    let mk = Dw(-k.0, -k.1);
+    let mut perp = T::zero();
+    for i in 0..n {
+        let r = a(i).add(dw_mul(mk, b(i)));
+        let r = r.0 + r.1;
+        perp = r.madd(r, perp);
+    }
+    perp
+}
+
 /// Per-row chord quantities of a block (see `lorentz::chord`).
 struct ChordBlock<T> {
     c2: [T; BLOCK],
     x0: [T; BLOCK],
     y0: [T; BLOCK],
     e: [T; BLOCK],
-    /// The row needs a compensated branch: recompute it with the scalar kernel.
-    flag: [bool; BLOCK],
 }
 
 /// The chord of rows `i0..i0 + nb` of `xs`, `ys` (`d` scalars per row; spatial parts read), with
@@ -114,7 +153,6 @@ fn chord_block<T: Real>(
         x0: [z; BLOCK],
         y0: [z; BLOCK],
         e: [z; BLOCK],
-        flag: [false; BLOCK],
     };
     let (mut nx, mut ny, mut ns, mut inx, mut iny, mut k) = (
         [z; BLOCK], [z; BLOCK], [z; BLOCK], [z; BLOCK], [z; BLOCK], [z; BLOCK],
@@ -132,6 +170,11 @@ fn chord_block<T: Real>(
         k[i] = sel(ss[i] > z, ds[i] / ss[i], z);
     }
     let (mut angle, mut perp) = ([z; BLOCK], [z; BLOCK]);
+    let q = T::c(0.25);
+    let (cx, cs) = (
+        T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE),
+        T::c(2.0 * COMPENSATE_ABOVE),
+    );
     for i in 0..nb {
         let (xb, yb) = rowpair(i);
         let (mut an, mut pe) = (z, z);
@@ -142,21 +185,28 @@ fn chord_block<T: Real>(
             let r = (a - b) - k_i * (a + b);
             pe = r.madd(r, pe);
         }
+        // The compensated branches of `lorentz::chord`, inline (rare near the origin, common
+        // for far points): the same double-word algorithm, so the same accuracy.
+        let (x0, y0) = (out.x0[i], out.y0[i]);
+        if nx[i] > z && ny[i] > z && an < q && x0 * y0 > cx {
+            let n = xb.len();
+            let s2 = (perp2_dw(n, |j| Dw(xb[j], z), |j| Dw(yb[j], z)) / xx[i]).min(one);
+            an = T::c(2.0) * s2 / (one + (one - s2).sqrt());
+        }
+        if pe < q * dd[i] && x0 + y0 > cs && ss[i] != z {
+            pe = perp2_dw(
+                xb.len(),
+                |j| two_sum(xb[j], -yb[j]),
+                |j| two_sum(xb[j], yb[j]),
+            );
+        }
         (angle[i], perp[i]) = (an, pe);
     }
-    let q = T::c(0.25);
-    let (cx, cs) = (
-        T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE),
-        T::c(2.0 * COMPENSATE_ABOVE),
-    );
     for i in 0..nb {
         let both = (nx[i] > z) & (ny[i] > z);
         let (x0, y0) = (out.x0[i], out.y0[i]);
         let sigma = x0 + y0;
-        let far_par = both & (angle[i] < q) & (x0 * y0 > cx);
-        let far_rad = (perp[i] < q * dd[i]) & (sigma > cs);
         let deg = ss[i] == z;
-        out.flag[i] = !deg & (far_par | far_rad);
         let an = sel(both, angle[i], z);
         let gap =
             one / (x0 + nx[i]) + one / (y0 + ny[i]) + nx[i] * ny[i] * an / (nx[i] + ny[i] + ns[i]);
@@ -177,12 +227,6 @@ pub(crate) fn lorentz_dist<T: Real>(m: &Lorentz<T>, xs: &[T], ys: &[T], out: &mu
         for i in 0..nb {
             o[i] = T::c(2.0) * vmath::asinh(T::c(0.5) * ch.c2[i].sqrt());
         }
-        for i in 0..nb {
-            if ch.flag[i] {
-                let r = (i0 + i) * d..(i0 + i + 1) * d;
-                o[i] = m.dist(&xs[r.clone()], &ys[r]);
-            }
-        }
     });
 }
 
@@ -200,10 +244,6 @@ pub(crate) fn lorentz_log<T: Real>(m: &Lorentz<T>, xs: &[T], ys: &[T], out: &mut
         for i in 0..nb {
             let r = (i0 + i) * d..(i0 + i + 1) * d;
             let (x, y, or) = (&xs[r.clone()], &ys[r], &mut o[i * d..(i + 1) * d]);
-            if ch.flag[i] {
-                m.log_into(x, y, or);
-                continue;
-            }
             let (fi, h) = (f[i], T::c(0.5) * ch.c2[i]);
             or[0] = fi * (-ch.e[i] - h * ch.x0[i]);
             for ((o, &a), &b) in or[1..].iter_mut().zip(&x[1..]).zip(&y[1..]) {
@@ -213,45 +253,59 @@ pub(crate) fn lorentz_log<T: Real>(m: &Lorentz<T>, xs: &[T], ys: &[T], out: &mut
     });
 }
 
+/// Squared tangent norms $\theta^2 = \lVert\bar u\rVert^2 - (\bar x\cdot\bar u)^2/x_0^2$ of rows
+/// `i0..i0 + nb` (`lorentz::tangent_norm2`: sum of squares, with the perpendicular part in
+/// double-word arithmetic for nearly radial $\bar u$ at $x_0 > 4$).
+#[inline(always)]
+fn tangent_norm2_block<T: Real>(xs: &[T], us: &[T], d: usize, i0: usize, nb: usize) -> [T; BLOCK] {
+    let z = T::zero();
+    let row = |i: usize| (i0 + i) * d + 1..(i0 + i + 1) * d;
+    let (mut aa, mut kk, mut uu) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
+    for i in 0..nb {
+        let (mut a, mut k, mut u2) = (z, z, z);
+        for (&x, &u) in xs[row(i)].iter().zip(&us[row(i)]) {
+            a = x.madd(x, a);
+            k = x.madd(u, k);
+            u2 = u.madd(u, u2);
+        }
+        (aa[i], kk[i], uu[i]) = (a, k, u2);
+    }
+    let mut ka = [z; BLOCK];
+    for i in 0..nb {
+        ka[i] = sel(aa[i] > z, kk[i] / aa[i], z);
+    }
+    let cx = T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE);
+    let mut perp = [z; BLOCK];
+    for i in 0..nb {
+        let (xb, ub) = (&xs[row(i)], &us[row(i)]);
+        let mut p = z;
+        for (&x, &u) in xb.iter().zip(ub) {
+            let r = u - ka[i] * x;
+            p = r.madd(r, p);
+        }
+        if aa[i] != z && p < T::c(0.25) * uu[i] && T::one() + aa[i] > cx {
+            p = perp2_dw(xb.len(), |j| Dw(ub[j], z), |j| Dw(xb[j], z));
+        }
+        perp[i] = p;
+    }
+    let mut m2 = [z; BLOCK];
+    for i in 0..nb {
+        let x02 = T::one() + aa[i];
+        m2[i] = sel(aa[i] == z, uu[i], perp[i] + kk[i] * kk[i] / (aa[i] * x02));
+    }
+    m2
+}
+
 /// Batched [`Lorentz::exp_into`](Manifold::exp_into).
 pub(crate) fn lorentz_exp<T: Real>(m: &Lorentz<T>, xs: &[T], us: &[T], out: &mut [T]) {
     let d = m.ambient_dim();
     blocks(out, d, xs.len() * 2 + out.len(), |i0, nb, o| {
         let z = T::zero();
-        let (mut aa, mut kk, mut uu) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
         let row = |i: usize| (i0 + i) * d + 1..(i0 + i + 1) * d;
+        let m2 = tangent_norm2_block(xs, us, d, i0, nb);
+        let (mut c, mut s) = ([z; BLOCK], [z; BLOCK]);
         for i in 0..nb {
-            let (xb, ub) = (&xs[row(i)], &us[row(i)]);
-            let (mut a, mut k, mut u2) = (z, z, z);
-            for (&x, &u) in xb.iter().zip(ub) {
-                a = x.madd(x, a);
-                k = x.madd(u, k);
-                u2 = u.madd(u, u2);
-            }
-            (aa[i], kk[i], uu[i]) = (a, k, u2);
-        }
-        let mut ka = [z; BLOCK];
-        for i in 0..nb {
-            ka[i] = sel(aa[i] > z, kk[i] / aa[i], z);
-        }
-        let mut perp = [z; BLOCK];
-        for i in 0..nb {
-            let (xb, ub) = (&xs[row(i)], &us[row(i)]);
-            let mut p = z;
-            for (&x, &u) in xb.iter().zip(ub) {
-                let r = u - ka[i] * x;
-                p = r.madd(r, p);
-            }
-            perp[i] = p;
-        }
-        let (mut c, mut s, mut flag) = ([z; BLOCK], [z; BLOCK], [false; BLOCK]);
-        let cx = T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE);
-        for i in 0..nb {
-            let x02 = T::one() + aa[i];
-            let deg = aa[i] == z;
-            flag[i] = !deg & (perp[i] < T::c(0.25) * uu[i]) & (x02 > cx);
-            let m2 = sel(deg, uu[i], perp[i] + kk[i] * kk[i] / (aa[i] * x02));
-            let th = m2.sqrt();
+            let th = m2[i].sqrt();
             let (sh, ch) = vmath::sinh_cosh(th);
             c[i] = ch;
             s[i] = sinhc_from(th, sh);
@@ -272,12 +326,6 @@ pub(crate) fn lorentz_exp<T: Real>(m: &Lorentz<T>, xs: &[T], us: &[T], out: &mut
         }
         for i in 0..nb {
             o[i * d] = yy[i];
-        }
-        for i in 0..nb {
-            if flag[i] {
-                let r = (i0 + i) * d..(i0 + i + 1) * d;
-                m.exp_into(&xs[r.clone()], &us[r], &mut o[i * d..(i + 1) * d]);
-            }
         }
     });
 }
@@ -350,17 +398,6 @@ pub(crate) fn lorentz_geodesic<T: Real>(
         for i in 0..nb {
             o[i * d] = gg[i];
         }
-        for i in 0..nb {
-            if ch.flag[i] {
-                let r = (i0 + i) * d..(i0 + i + 1) * d;
-                m.geodesic_into(
-                    &xs[r.clone()],
-                    &ys[r],
-                    ts[i0 + i],
-                    &mut o[i * d..(i + 1) * d],
-                );
-            }
-        }
     });
 }
 
@@ -389,11 +426,6 @@ pub(crate) fn lorentz_geodesic_velocity<T: Real>(
         for i in 0..nb {
             let (a, b) = ends(xs, ys, d, i0 + i, sw[i]);
             let or = &mut o[i * d..(i + 1) * d];
-            if ch.flag[i] {
-                let r = (i0 + i) * d..(i0 + i + 1) * d;
-                m.geodesic_velocity_into(&xs[r.clone()], &ys[r], ts[i0 + i], or);
-                continue;
-            }
             let (k, ci, h) = (kx[i], c[i], T::c(0.5) * ch.c2[i]);
             or[0] = k * ch.x0[i] + ci * (-ch.e[i] - h * ch.x0[i]);
             for ((o, &a), &b) in or[1..].iter_mut().zip(&a[1..]).zip(&b[1..]) {
@@ -461,7 +493,7 @@ pub(crate) fn lorentz_transport<T: Real>(
         for i in 0..nb {
             let deg = xx[i] == z;
             let radial = (pzz[i] < q * zz[i]) | (pvv[i] < q * vv[i]);
-            flag[i] = ch.flag[i] | (!deg & radial & (T::one() + xx[i] > cx));
+            flag[i] = !deg & radial & (T::one() + xx[i] > cx);
             let yv = pzv[i] + xz[i] * xv[i] / (xx[i] * (T::one() + xx[i]));
             let yv = sel(deg, pzv[i], yv);
             k[i] = yv / (T::c(2.0) + T::c(0.5) * ch.c2[i]);
@@ -490,49 +522,13 @@ pub(crate) fn lorentz_transport<T: Real>(
     });
 }
 
-/// Batched [`Lorentz::norm`](Manifold::norm): the tangent norm of exp (plain form, compensated
-/// rows by the scalar kernel).
+/// Batched [`Lorentz::norm`](Manifold::norm): the tangent norm of exp.
 pub(crate) fn lorentz_norm<T: Real>(m: &Lorentz<T>, xs: &[T], vs: &[T], out: &mut [T]) {
     let d = m.ambient_dim();
     blocks(out, 1, xs.len() * 2 + out.len(), |i0, nb, o| {
-        let z = T::zero();
-        let row = |i: usize| (i0 + i) * d + 1..(i0 + i + 1) * d;
-        let (mut aa, mut kk, mut uu) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
+        let m2 = tangent_norm2_block(xs, vs, d, i0, nb);
         for i in 0..nb {
-            let (mut a, mut k, mut u2) = (z, z, z);
-            for (&x, &u) in xs[row(i)].iter().zip(&vs[row(i)]) {
-                a = x.madd(x, a);
-                k = x.madd(u, k);
-                u2 = u.madd(u, u2);
-            }
-            (aa[i], kk[i], uu[i]) = (a, k, u2);
-        }
-        let mut ka = [z; BLOCK];
-        for i in 0..nb {
-            ka[i] = sel(aa[i] > z, kk[i] / aa[i], z);
-        }
-        let mut perp = [z; BLOCK];
-        for i in 0..nb {
-            let mut p = z;
-            for (&x, &u) in xs[row(i)].iter().zip(&vs[row(i)]) {
-                let r = u - ka[i] * x;
-                p = r.madd(r, p);
-            }
-            perp[i] = p;
-        }
-        let mut flag = [false; BLOCK];
-        let cx = T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE);
-        for i in 0..nb {
-            let x02 = T::one() + aa[i];
-            let deg = aa[i] == z;
-            flag[i] = !deg & (perp[i] < T::c(0.25) * uu[i]) & (x02 > cx);
-            o[i] = sel(deg, uu[i], perp[i] + kk[i] * kk[i] / (aa[i] * x02)).sqrt();
-        }
-        for i in 0..nb {
-            if flag[i] {
-                let r = (i0 + i) * d..(i0 + i + 1) * d;
-                o[i] = m.norm(&xs[r.clone()], &vs[r]);
-            }
+            o[i] = m2[i].sqrt();
         }
     });
 }
@@ -1148,13 +1144,30 @@ mod tests {
         let rows = xs.len() / d;
         let ts = times::<T>(rows);
         let ones = vec![1.0; rows];
-        // geodesic terms are cosh(t d) times the endpoints (module notes: Jacobi fields)
+        // Both kernels add terms c·a + r·((b − a) − h·a) (and k·a + c·(…) for the velocity)
+        // that are much larger than the result for far points (the Jacobi-field growth of the
+        // module notes); their elementary functions round differently, so the tolerance is
+        // relative to the largest term.
         let floor: Vec<f64> = (0..rows)
             .map(|i| {
+                let f = |v: &[T]| v.iter().map(|x| x.to_f64_lossless()).collect::<Vec<_>>();
+                let (mut x, mut y) = (f(row(xs, d, i)), f(row(ys, d, i)));
                 let dist = m.dist(row(xs, d, i), row(ys, d, i)).to_f64_lossless();
-                let t = ts[i].to_f64_lossless();
-                let te = t.min(1.0 - t);
-                (1.0 + dist) * (te * dist).cosh() * amax(row(xs, d, i)).max(amax(row(ys, d, i)))
+                let mut t = ts[i].to_f64_lossless();
+                if t > 0.5 {
+                    (x, y, t) = (y, x, 1.0 - t);
+                }
+                let h = (dist.cosh() - 1.0).max(0.0);
+                let (c, sh) = ((t * dist).cosh(), (t * dist).sinh());
+                let r = if dist > 0.0 { sh / dist.sinh() } else { t };
+                let k = dist * sh;
+                let cv = c * crate::numerics::x_over_sinh(dist);
+                (0..d)
+                    .map(|j| {
+                        let z = (y[j] - x[j]).abs() + h * x[j].abs();
+                        (c * x[j].abs() + r * z).max(k * x[j].abs() + cv * z)
+                    })
+                    .fold(0.0, f64::max)
             })
             .collect();
         let mut a = vec![T::zero(); rows * d];
