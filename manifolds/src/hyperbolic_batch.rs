@@ -11,8 +11,8 @@
 //!   radially separated far points, nearly radial tangent vectors with $x_0 > 4$, see
 //!   [`COMPENSATE_ABOVE`]) take the same double-word computation inline in pass 1 (it is the
 //!   common case far from the origin: $\log_x y$ is nearly radial there). Transport takes the
-//!   tangent inner product plainly where that is exact enough and flags the other rows (nearly
-//!   radial vectors at $x_0 > 4$) for the scalar kernel, which runs after the block.
+//!   tangent inner product plainly where that is exact enough and in double-word arithmetic
+//!   (like the scalar kernel) for nearly radial vectors at $x_0 > 4$.
 //! * **Poincaré ball.** $a_p = 1 - \lVert p\rVert^2$ is computed with an error-free
 //!   compensated sum (Ogita–Rump–Oishi `Sum2` of the exact squares): accurate to a few ulps of
 //!   itself up to the boundary, like [`one_minus_norm2`](crate::poincare::one_minus_norm2), at
@@ -26,7 +26,7 @@ use crate::lorentz::{two_sum, Dw, COMPENSATE_ABOVE};
 use crate::numerics::SINHC_CUTOFF;
 use crate::poincare::{ASINH_OVER_X_CUTOFF, K_PRIME_CUTOFF};
 use crate::vmath::{self, BLOCK};
-use crate::{Lorentz, Manifold, ParallelTransport, PoincareBall, Real};
+use crate::{Lorentz, Manifold, PoincareBall, Real};
 
 /// `if c { a } else { b }` on two computed values (a blend in vectorised loops).
 #[inline(always)]
@@ -101,6 +101,33 @@ fn perp2_dw<T: Real>(n: usize, a: impl Fn(usize) -> Dw<T>, b: impl Fn(usize) -> 
         perp = r.madd(r, perp);
     }
     perp
+}
+
+/// $\langle a, b\rangle_x$ for tangent vectors at $x$ given by their spatial parts, with both
+/// perpendicular parts formed in double-word arithmetic: the scalar kernels'
+/// `lorentz::tangent_inner`, term for term.
+#[inline(always)]
+fn tangent_inner_dw<T: Real>(xb: &[T], a: impl Fn(usize) -> T, b: impl Fn(usize) -> T) -> T {
+    let n = xb.len();
+    let zero = Dw(T::zero(), T::zero());
+    let (mut xa, mut xbv, mut xx) = (zero, zero, zero);
+    for i in 0..n {
+        let xi = Dw(xb[i], T::zero());
+        xa = xa.add(dw_mul(xi, Dw(a(i), T::zero())));
+        xbv = xbv.add(dw_mul(xi, Dw(b(i), T::zero())));
+        xx = xx.add(dw_mul(xi, xi));
+    }
+    let (ka, kb) = (dw_div(xa, xx), dw_div(xbv, xx));
+    let (mka, mkb) = (Dw(-ka.0, -ka.1), Dw(-kb.0, -kb.1));
+    let mut perp = T::zero();
+    for i in 0..n {
+        let xi = Dw(xb[i], T::zero());
+        let ap = Dw(a(i), T::zero()).add(dw_mul(mka, xi));
+        let bp = Dw(b(i), T::zero()).add(dw_mul(mkb, xi));
+        perp = (ap.0 + ap.1).madd(bp.0 + bp.1, perp);
+    }
+    let xx = xx.0 + xx.1;
+    perp + (xa.0 + xa.1) * (xbv.0 + xbv.1) / (xx * (T::one() + xx))
 }
 
 /// Per-row chord quantities of a block (see `lorentz::chord`).
@@ -437,8 +464,8 @@ pub(crate) fn lorentz_geodesic_velocity<T: Real>(
 
 /// Batched [`Lorentz::transport_into`](ParallelTransport::transport_into). The tangent inner
 /// product $\langle z, v\rangle_x$ is taken in plain arithmetic, which loses at most a factor
-/// $x_0^2$ where $z$ or $v$ is nearly radial; rows with $x_0 > 4$ and such a vector go to the
-/// scalar kernel (double-word `tangent_inner`).
+/// $x_0^2$ where $z$ or $v$ is nearly radial; rows with $x_0 > 4$ and such a vector take the
+/// scalar kernel's double-word `tangent_inner` inline.
 pub(crate) fn lorentz_transport<T: Real>(
     m: &Lorentz<T>,
     xs: &[T],
@@ -475,6 +502,8 @@ pub(crate) fn lorentz_transport<T: Real>(
             kb[i] = sel(ok, xv[i] / xx[i], z);
         }
         let (mut pzv, mut pzz, mut pvv) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
+        let mut dw = [false; BLOCK];
+        let (q, cx) = (T::c(0.25), T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE));
         for i in 0..nb {
             let (x, y, v) = (&xs[row(i)], &ys[row(i)], &vs[row(i)]);
             let h = T::c(0.5) * ch.c2[i];
@@ -486,16 +515,21 @@ pub(crate) fn lorentz_transport<T: Real>(
                 b = zp.madd(zp, b);
                 c = vp.madd(vp, c);
             }
+            // nearly radial z or v at x0 > 4: the double-word tangent inner product of the
+            // scalar kernel, inline
+            let radial = (b < q * zz[i]) | (c < q * vv[i]);
+            if xx[i] != z && radial && T::one() + xx[i] > cx {
+                let hx = |j: usize| (y[j] - x[j]) - h * x[j];
+                a = tangent_inner_dw(x, hx, |j| v[j]);
+                dw[i] = true;
+            }
             (pzv[i], pzz[i], pvv[i]) = (a, b, c);
         }
-        let (mut k, mut flag) = ([z; BLOCK], [false; BLOCK]);
-        let (q, cx) = (T::c(0.25), T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE));
+        let mut k = [z; BLOCK];
         for i in 0..nb {
             let deg = xx[i] == z;
-            let radial = (pzz[i] < q * zz[i]) | (pvv[i] < q * vv[i]);
-            flag[i] = !deg & radial & (T::one() + xx[i] > cx);
             let yv = pzv[i] + xz[i] * xv[i] / (xx[i] * (T::one() + xx[i]));
-            let yv = sel(deg, pzv[i], yv);
+            let yv = sel(deg | dw[i], pzv[i], yv);
             k[i] = yv / (T::c(2.0) + T::c(0.5) * ch.c2[i]);
         }
         let mut yw = [z; BLOCK];
@@ -511,13 +545,6 @@ pub(crate) fn lorentz_transport<T: Real>(
         }
         for i in 0..nb {
             o[i * d] = yw[i] / ch.y0[i];
-        }
-        for i in 0..nb {
-            if flag[i] {
-                let r = (i0 + i) * d..(i0 + i + 1) * d;
-                let (x, y, v) = (&xs[r.clone()], &ys[r.clone()], &vs[r]);
-                m.transport_into(x, y, v, &mut o[i * d..(i + 1) * d]);
-            }
         }
     });
 }
@@ -992,7 +1019,7 @@ pub(crate) fn ball_project_point<T: Real>(m: &PoincareBall<T>, xs: &[T], out: &m
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Sample;
+    use crate::{ParallelTransport, Sample};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
