@@ -560,55 +560,6 @@ pub(crate) fn lorentz_norm<T: Real>(m: &Lorentz<T>, xs: &[T], vs: &[T], out: &mu
     });
 }
 
-/// Batched [`Lorentz::project_point_into`](Manifold::project_point_into).
-pub(crate) fn lorentz_project_point<T: Real>(m: &Lorentz<T>, xs: &[T], out: &mut [T]) {
-    let d = m.ambient_dim();
-    blocks(out, d, xs.len() + out.len(), |i0, nb, o| {
-        let mut x0 = [T::zero(); BLOCK];
-        for i in 0..nb {
-            let r = (i0 + i) * d + 1..(i0 + i + 1) * d;
-            let mut s = T::zero();
-            for (o, &x) in o[i * d + 1..(i + 1) * d].iter_mut().zip(&xs[r]) {
-                *o = x;
-                s = x.madd(x, s);
-            }
-            x0[i] = s;
-        }
-        for v in x0[..nb].iter_mut() {
-            *v = (T::one() + *v).sqrt();
-        }
-        for i in 0..nb {
-            o[i * d] = x0[i];
-        }
-    });
-}
-
-/// Batched [`Lorentz::inner`](Manifold::inner).
-pub(crate) fn lorentz_inner<T: Real>(m: &Lorentz<T>, us: &[T], vs: &[T], out: &mut [T]) {
-    let d = m.ambient_dim();
-    blocks(out, 1, us.len() * 2 + out.len(), |i0, nb, o| {
-        for (i, o) in o[..nb].iter_mut().enumerate() {
-            let r = (i0 + i) * d..(i0 + i + 1) * d;
-            *o = crate::lorentz::minkowski(&us[r.clone()], &vs[r]);
-        }
-    });
-}
-
-/// Batched [`Lorentz::project_tangent_into`](Manifold::project_tangent_into).
-pub(crate) fn lorentz_project_tangent<T: Real>(m: &Lorentz<T>, xs: &[T], us: &[T], out: &mut [T]) {
-    let d = m.ambient_dim();
-    blocks(out, d, xs.len() * 2 + out.len(), |i0, nb, o| {
-        for i in 0..nb {
-            let r = (i0 + i) * d..(i0 + i + 1) * d;
-            let (x, u) = (&xs[r.clone()], &us[r]);
-            let k = crate::lorentz::minkowski(x, u);
-            for ((o, &x), &u) in o[i * d..(i + 1) * d].iter_mut().zip(x).zip(u) {
-                *o = u + k * x;
-            }
-        }
-    });
-}
-
 // ---------------------------------------------------------------------------------------------
 // Poincaré ball
 // ---------------------------------------------------------------------------------------------
@@ -987,35 +938,6 @@ pub(crate) fn ball_norm<T: Real>(m: &PoincareBall<T>, ps: &[T], vs: &[T], out: &
     });
 }
 
-/// Batched [`PoincareBall::project_point_into`](Manifold::project_point_into).
-pub(crate) fn ball_project_point<T: Real>(m: &PoincareBall<T>, xs: &[T], out: &mut [T]) {
-    let d = m.ambient_dim();
-    blocks(out, d, xs.len() + out.len(), |i0, nb, o| {
-        let mut k = [T::zero(); BLOCK];
-        for i in 0..nb {
-            let r = (i0 + i) * d..(i0 + i + 1) * d;
-            k[i] = crate::numerics::norm2(&xs[r]);
-        }
-        let mx = T::one() - T::pick(crate::poincare::BALL_EPS);
-        for v in k[..nb].iter_mut() {
-            let r = v.sqrt();
-            // an overflowing ‖x‖² (r = ∞) is marked by a NaN factor and handled below
-            *v = sel(r > mx, sel(r < T::infinity(), mx / r, T::nan()), T::one());
-        }
-        for i in 0..nb {
-            let r = (i0 + i) * d..(i0 + i + 1) * d;
-            if !(k[i].is_finite()) {
-                // ‖x‖² overflows: the scalar kernel rescales
-                m.project_point_into(&xs[r], &mut o[i * d..(i + 1) * d]);
-                continue;
-            }
-            for (o, &x) in o[i * d..(i + 1) * d].iter_mut().zip(&xs[r]) {
-                *o = k[i] * x;
-            }
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1233,37 +1155,13 @@ mod tests {
             );
         }
         close_scaled(&a, &b, d, ulps, &ones, &floor, "lorentz transport");
-        // project_tangent, project_point (perturbed inputs)
-        let mut g = ChaCha8Rng::seed_from_u64(11);
-        let pert: Vec<T> = xs
-            .iter()
-            .map(|&x| x * (T::one() + T::c(1e-3) * T::standard_normal(&mut g)))
-            .collect();
-        lorentz_project_tangent(m, xs, &pert, &mut a);
-        for i in 0..rows {
-            m.project_tangent_into(row(xs, d, i), row(&pert, d, i), &mut b[i * d..(i + 1) * d]);
-        }
-        let floor: Vec<f64> = (0..rows)
-            .map(|i| amax(row(xs, d, i)) * amax(row(xs, d, i)) * amax(row(&pert, d, i)))
-            .collect();
-        close_scaled(&a, &b, d, ulps, &ones, &floor, "lorentz project_tangent");
-        lorentz_project_point(m, &pert, &mut a);
-        for i in 0..rows {
-            m.project_point_into(row(&pert, d, i), &mut b[i * d..(i + 1) * d]);
-        }
-        close(&a, &b, d, ulps, "lorentz project_point");
-        // inner and norm
+        // norm
         let (mut a1, mut b1) = (vec![T::zero(); rows], vec![T::zero(); rows]);
         lorentz_norm(m, xs, us, &mut a1);
         for i in 0..rows {
             b1[i] = m.norm(row(xs, d, i), row(us, d, i));
         }
         close(&a1, &b1, 1, ulps, "lorentz norm");
-        lorentz_inner(m, us, &pert, &mut a1);
-        for i in 0..rows {
-            b1[i] = m.inner(row(xs, d, i), row(us, d, i), row(&pert, d, i));
-        }
-        assert_eq!(a1, b1, "lorentz inner");
         // and through the trait overrides
         let mut c = vec![T::zero(); rows * d];
         m.exp_batch_into(xs, us, &mut c);
@@ -1323,16 +1221,6 @@ mod tests {
             );
         }
         close(&a, &b, d, ulps, "ball transport");
-        let mut g = ChaCha8Rng::seed_from_u64(12);
-        let big: Vec<T> = ps
-            .iter()
-            .map(|&x| x * T::c(1.0 + g.random::<f64>()))
-            .collect();
-        ball_project_point(m, &big, &mut a);
-        for i in 0..rows {
-            m.project_point_into(row(&big, d, i), &mut b[i * d..(i + 1) * d]);
-        }
-        close(&a, &b, d, ulps, "ball project_point");
         let (mut a1, mut b1) = (vec![T::zero(); rows], vec![T::zero(); rows]);
         ball_norm(m, ps, us, &mut a1);
         for i in 0..rows {

@@ -547,15 +547,6 @@ impl<T: Real> Manifold for Lorentz<T> {
         crate::hyperbolic_batch::lorentz_dist(self, ps, qs, ds);
     }
     #[track_caller]
-    fn inner_batch_into(&self, ps: &[T], us: &[T], vs: &[T], out: &mut [T]) {
-        let d = self.ambient_dim();
-        let n = crate::batch::rows(ps.len(), d, "inner_batch_into: ps");
-        crate::batch::expect_len(us.len(), n, d, "inner_batch_into: us");
-        crate::batch::expect_len(vs.len(), n, d, "inner_batch_into: vs");
-        crate::batch::expect_len(out.len(), n, 1, "inner_batch_into: out");
-        crate::hyperbolic_batch::lorentz_inner(self, us, vs, out);
-    }
-    #[track_caller]
     fn norm_batch_into(&self, ps: &[T], vs: &[T], out: &mut [T]) {
         let d = self.ambient_dim();
         let n = crate::batch::rows(ps.len(), d, "norm_batch_into: ps");
@@ -580,21 +571,6 @@ impl<T: Real> Manifold for Lorentz<T> {
         crate::batch::expect_len(ts.len(), n, 1, "geodesic_velocity_batch_into: ts");
         crate::batch::expect_len(outs.len(), n, d, "geodesic_velocity_batch_into: outs");
         crate::hyperbolic_batch::lorentz_geodesic_velocity(self, ps, qs, ts, outs);
-    }
-    #[track_caller]
-    fn project_point_batch_into(&self, xs: &[T], outs: &mut [T]) {
-        let d = self.ambient_dim();
-        let n = crate::batch::rows(xs.len(), d, "project_point_batch_into: xs");
-        crate::batch::expect_len(outs.len(), n, d, "project_point_batch_into: outs");
-        crate::hyperbolic_batch::lorentz_project_point(self, xs, outs);
-    }
-    #[track_caller]
-    fn project_tangent_batch_into(&self, ps: &[T], us: &[T], outs: &mut [T]) {
-        let d = self.ambient_dim();
-        let n = crate::batch::rows(ps.len(), d, "project_tangent_batch_into: ps");
-        crate::batch::expect_len(us.len(), n, d, "project_tangent_batch_into: us");
-        crate::batch::expect_len(outs.len(), n, d, "project_tangent_batch_into: outs");
-        crate::hyperbolic_batch::lorentz_project_tangent(self, ps, us, outs);
     }
 }
 

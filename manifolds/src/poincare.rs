@@ -496,13 +496,6 @@ impl<T: Real> Manifold for PoincareBall<T> {
         crate::hyperbolic_batch::ball_geodesic_velocity(self, ps, qs, ts, outs);
     }
     #[track_caller]
-    fn project_point_batch_into(&self, xs: &[T], outs: &mut [T]) {
-        let d = self.ambient_dim();
-        let n = crate::batch::rows(xs.len(), d, "project_point_batch_into: xs");
-        crate::batch::expect_len(outs.len(), n, d, "project_point_batch_into: outs");
-        crate::hyperbolic_batch::ball_project_point(self, xs, outs);
-    }
-    #[track_caller]
     fn project_tangent_batch_into(&self, ps: &[T], us: &[T], outs: &mut [T]) {
         let d = self.ambient_dim();
         let n = crate::batch::rows(ps.len(), d, "project_tangent_batch_into: ps");
