@@ -494,7 +494,7 @@ pub(crate) fn lorentz_geodesic_velocity<T: Real>(
     });
 }
 
-/// Batched [`Lorentz::transport_into`](ParallelTransport::transport_into). The tangent inner
+/// Batched [`Lorentz::transport_into`](crate::ParallelTransport::transport_into). The tangent inner
 /// product $\langle z, v\rangle_x$ is taken in plain arithmetic, which loses at most a factor
 /// $x_0^2$ where $z$ or $v$ is nearly radial; rows with $x_0 > 4$ and such a vector take the
 /// scalar kernel's double-word `tangent_inner` inline.
@@ -877,7 +877,7 @@ pub(crate) fn ball_geodesic_velocity<T: Real>(
     });
 }
 
-/// Batched [`PoincareBall::transport_into`](ParallelTransport::transport_into) (the
+/// Batched [`PoincareBall::transport_into`](crate::ParallelTransport::transport_into) (the
 /// cancellation-free gyration form of the scalar kernel).
 pub(crate) fn ball_transport<T: Real>(
     m: &PoincareBall<T>,
