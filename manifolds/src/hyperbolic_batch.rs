@@ -1310,6 +1310,21 @@ mod tests {
     }
 
     #[test]
+    fn empty_batches_and_shape_errors() {
+        let h = Lorentz::<f64>::new(2).unwrap();
+        let b = PoincareBall::<f32>::new(3).unwrap();
+        h.exp_batch_into(&[], &[], &mut []);
+        h.dist_batch_into(&[], &[], &mut []);
+        b.log_batch_into(&[], &[], &mut []);
+        b.geodesic_batch_into(&[], &[], &[], &mut []);
+        let r = std::panic::catch_unwind(|| {
+            let mut out = [0.0; 1];
+            h.dist_batch_into(&[1.0, 0.0, 0.0], &[1.0, 0.0, 0.0], &mut out[..0]);
+        });
+        assert!(r.is_err());
+    }
+
+    #[test]
     fn lorentz_batch_matches_scalar_f64() {
         check_lorentz::<f64>(15.0, 16.0);
     }
