@@ -32,6 +32,7 @@
 pub mod batch;
 mod error;
 pub mod euclidean;
+mod hyperbolic_batch;
 pub mod lorentz;
 mod manifold;
 pub mod numerics;

@@ -521,6 +521,57 @@ impl<T: Real> Manifold for Lorentz<T> {
     fn injectivity_radius(&self) -> T {
         T::infinity()
     }
+
+    #[track_caller]
+    fn exp_batch_into(&self, ps: &[T], vs: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "exp_batch_into: ps");
+        crate::batch::expect_len(vs.len(), n, d, "exp_batch_into: vs");
+        crate::batch::expect_len(outs.len(), n, d, "exp_batch_into: outs");
+        crate::hyperbolic_batch::lorentz_exp(self, ps, vs, outs);
+    }
+    #[track_caller]
+    fn log_batch_into(&self, ps: &[T], qs: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "log_batch_into: ps");
+        crate::batch::expect_len(qs.len(), n, d, "log_batch_into: qs");
+        crate::batch::expect_len(outs.len(), n, d, "log_batch_into: outs");
+        crate::hyperbolic_batch::lorentz_log(self, ps, qs, outs);
+    }
+    #[track_caller]
+    fn dist_batch_into(&self, ps: &[T], qs: &[T], ds: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "dist_batch_into: ps");
+        crate::batch::expect_len(qs.len(), n, d, "dist_batch_into: qs");
+        crate::batch::expect_len(ds.len(), n, 1, "dist_batch_into: ds");
+        crate::hyperbolic_batch::lorentz_dist(self, ps, qs, ds);
+    }
+    #[track_caller]
+    fn norm_batch_into(&self, ps: &[T], vs: &[T], out: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "norm_batch_into: ps");
+        crate::batch::expect_len(vs.len(), n, d, "norm_batch_into: vs");
+        crate::batch::expect_len(out.len(), n, 1, "norm_batch_into: out");
+        crate::hyperbolic_batch::lorentz_norm(self, ps, vs, out);
+    }
+    #[track_caller]
+    fn geodesic_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "geodesic_batch_into: ps");
+        crate::batch::expect_len(qs.len(), n, d, "geodesic_batch_into: qs");
+        crate::batch::expect_len(ts.len(), n, 1, "geodesic_batch_into: ts");
+        crate::batch::expect_len(outs.len(), n, d, "geodesic_batch_into: outs");
+        crate::hyperbolic_batch::lorentz_geodesic(self, ps, qs, ts, outs);
+    }
+    #[track_caller]
+    fn geodesic_velocity_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "geodesic_velocity_batch_into: ps");
+        crate::batch::expect_len(qs.len(), n, d, "geodesic_velocity_batch_into: qs");
+        crate::batch::expect_len(ts.len(), n, 1, "geodesic_velocity_batch_into: ts");
+        crate::batch::expect_len(outs.len(), n, d, "geodesic_velocity_batch_into: outs");
+        crate::hyperbolic_batch::lorentz_geodesic_velocity(self, ps, qs, ts, outs);
+    }
 }
 
 impl<T: Real> ParallelTransport for Lorentz<T> {
@@ -549,6 +600,15 @@ impl<T: Real> ParallelTransport for Lorentz<T> {
             yw = y[i].madd(w, yw);
         }
         out[0] = yw / ch.y0;
+    }
+    #[track_caller]
+    fn transport_batch_into(&self, ps: &[T], qs: &[T], vs: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "transport_batch_into: ps");
+        crate::batch::expect_len(qs.len(), n, d, "transport_batch_into: qs");
+        crate::batch::expect_len(vs.len(), n, d, "transport_batch_into: vs");
+        crate::batch::expect_len(outs.len(), n, d, "transport_batch_into: outs");
+        crate::hyperbolic_batch::lorentz_transport(self, ps, qs, vs, outs);
     }
 }
 

@@ -435,6 +435,75 @@ impl<T: Real> Manifold for PoincareBall<T> {
     fn injectivity_radius(&self) -> T {
         T::infinity()
     }
+
+    #[track_caller]
+    fn exp_batch_into(&self, ps: &[T], vs: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "exp_batch_into: ps");
+        crate::batch::expect_len(vs.len(), n, d, "exp_batch_into: vs");
+        crate::batch::expect_len(outs.len(), n, d, "exp_batch_into: outs");
+        crate::hyperbolic_batch::ball_exp(self, ps, vs, outs);
+    }
+    #[track_caller]
+    fn log_batch_into(&self, ps: &[T], qs: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "log_batch_into: ps");
+        crate::batch::expect_len(qs.len(), n, d, "log_batch_into: qs");
+        crate::batch::expect_len(outs.len(), n, d, "log_batch_into: outs");
+        crate::hyperbolic_batch::ball_log(self, ps, qs, outs);
+    }
+    #[track_caller]
+    fn dist_batch_into(&self, ps: &[T], qs: &[T], ds: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "dist_batch_into: ps");
+        crate::batch::expect_len(qs.len(), n, d, "dist_batch_into: qs");
+        crate::batch::expect_len(ds.len(), n, 1, "dist_batch_into: ds");
+        crate::hyperbolic_batch::ball_dist(self, ps, qs, ds);
+    }
+    #[track_caller]
+    fn inner_batch_into(&self, ps: &[T], us: &[T], vs: &[T], out: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "inner_batch_into: ps");
+        crate::batch::expect_len(us.len(), n, d, "inner_batch_into: us");
+        crate::batch::expect_len(vs.len(), n, d, "inner_batch_into: vs");
+        crate::batch::expect_len(out.len(), n, 1, "inner_batch_into: out");
+        crate::hyperbolic_batch::ball_inner(self, ps, us, vs, out);
+    }
+    #[track_caller]
+    fn norm_batch_into(&self, ps: &[T], vs: &[T], out: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "norm_batch_into: ps");
+        crate::batch::expect_len(vs.len(), n, d, "norm_batch_into: vs");
+        crate::batch::expect_len(out.len(), n, 1, "norm_batch_into: out");
+        crate::hyperbolic_batch::ball_norm(self, ps, vs, out);
+    }
+    #[track_caller]
+    fn geodesic_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "geodesic_batch_into: ps");
+        crate::batch::expect_len(qs.len(), n, d, "geodesic_batch_into: qs");
+        crate::batch::expect_len(ts.len(), n, 1, "geodesic_batch_into: ts");
+        crate::batch::expect_len(outs.len(), n, d, "geodesic_batch_into: outs");
+        crate::hyperbolic_batch::ball_geodesic(self, ps, qs, ts, outs);
+    }
+    #[track_caller]
+    fn geodesic_velocity_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "geodesic_velocity_batch_into: ps");
+        crate::batch::expect_len(qs.len(), n, d, "geodesic_velocity_batch_into: qs");
+        crate::batch::expect_len(ts.len(), n, 1, "geodesic_velocity_batch_into: ts");
+        crate::batch::expect_len(outs.len(), n, d, "geodesic_velocity_batch_into: outs");
+        crate::hyperbolic_batch::ball_geodesic_velocity(self, ps, qs, ts, outs);
+    }
+    #[track_caller]
+    fn project_tangent_batch_into(&self, ps: &[T], us: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "project_tangent_batch_into: ps");
+        crate::batch::expect_len(us.len(), n, d, "project_tangent_batch_into: us");
+        crate::batch::expect_len(outs.len(), n, d, "project_tangent_batch_into: outs");
+        let _ = n;
+        outs.copy_from_slice(us);
+    }
 }
 
 /// Shared scalars of the ball geodesic from `a` to `b` at time `t`.
@@ -505,6 +574,15 @@ impl<T: Real> ParallelTransport for PoincareBall<T> {
         for i in 0..self.n {
             out[i] = r * (v[i] + k * (cp * p[i] + a * (q[i] - p[i])));
         }
+    }
+    #[track_caller]
+    fn transport_batch_into(&self, ps: &[T], qs: &[T], vs: &[T], outs: &mut [T]) {
+        let d = self.ambient_dim();
+        let n = crate::batch::rows(ps.len(), d, "transport_batch_into: ps");
+        crate::batch::expect_len(qs.len(), n, d, "transport_batch_into: qs");
+        crate::batch::expect_len(vs.len(), n, d, "transport_batch_into: vs");
+        crate::batch::expect_len(outs.len(), n, d, "transport_batch_into: outs");
+        crate::hyperbolic_batch::ball_transport(self, ps, qs, vs, outs);
     }
 }
 
