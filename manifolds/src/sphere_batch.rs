@@ -461,11 +461,13 @@ fn velocity_rows<T: Real, const D: usize>(
 
 /// Geodesic points and velocities of the rows of `pts` / `vel` in one pass over `p`, `q`, `t`
 /// (the union of [`geodesic_rows`] and [`velocity_rows`]): one `atan2` and one `sin_cos` per
-/// row shared by both outputs, plus $\sin((1-t)\theta)$ for the slerp rows.
+/// row shared by both outputs; the slerp rows take
+/// $\sin((1-t)\theta)/\sin\theta = \cos t\theta - \cot\theta\,\sin t\theta$ with
+/// $\cot\theta = (a^2 - c^2)/(2ca)$ (no second sine).
 ///
 /// With $\psi$ = $t\theta$ (or $(1-t)\pi + t\delta$ when $\theta > \pi/2$, $t > \tfrac12$) and
 /// $c_t = \pm\cos\psi = \cos t\theta$, $s_t = \sin\psi = \sin t\theta$:
-/// slerp rows write $\gamma = \frac{\sin((1-t)\theta)}{\sin\theta}p + \frac{s_t}{\sin\theta}q$,
+/// slerp rows write $\gamma = (c_t - s_t\cot\theta)\\,p + \frac{s_t}{\sin\theta}q$,
 /// far rows $\gamma = c_t\\,p + \frac{s_t}{\lVert w\rVert}w$ ($w = (q+p) - a\\,p$), and every row
 /// $\dot\gamma = c_t\frac{\theta}{\lVert w\rVert}w - \theta s_t\\,p$ with the log's $w$ (the
 /// difference form for slerp rows). Rows the log kernel cannot treat exactly (see the module
@@ -485,7 +487,7 @@ fn geodesic_pair_rows<T: Real, const D: usize>(
         let nb = (n - r0).min(BLOCK);
         let z = [T::zero(); BLOCK];
         let (mut y, mut x, mut ang, mut nw, mut sg, mut aa, mut sc) = (z, z, z, z, z, z, z);
-        let (mut sn, mut cs, mut arg2, mut s2) = (z, z, z, z);
+        let (mut sn, mut cs, mut cot) = (z, z, z);
         let (mut ca, mut cb, mut cg, mut cv, mut cp) = (z, z, z, z, z);
         let mut bad = [false; BLOCK];
         // Pass 1: the log's sums (w in the difference form for θ ≤ π/2, the sum form beyond).
@@ -498,8 +500,11 @@ fn geodesic_pair_rows<T: Real, const D: usize>(
             let (c, an) = (mi.sqrt(), pl.sqrt());
             y[i] = if far { an } else { c };
             x[i] = if far { c } else { an };
-            // 1/sin θ = (c² + a²)/(2ca) for the slerp rows (+∞ at p = q).
-            sc[i] = (mi + pl) / (T::c(2.0) * c * an);
+            // 1/sin θ = (c² + a²)/(2ca) and cot θ = (a² − c²)/(2ca) for the slerp rows
+            // (θ = 2 atan2(c, a) exactly; +∞ / NaN at p = q, a fallback row).
+            let r = (T::c(2.0) * c * an).recip();
+            sc[i] = (mi + pl) * r;
+            cot[i] = (pl - mi) * r;
             nw[i] = nw2.sqrt();
             sg[i] = sigma;
             aa[i] = a;
@@ -517,12 +522,10 @@ fn geodesic_pair_rows<T: Real, const D: usize>(
             } else {
                 t * th
             };
-            arg2[i] = (T::one() - t) * th;
             y[i] = if flip { -T::one() } else { T::one() };
             x[i] = th;
         }
         vmath::sin_cos_slice(&ang[..nb], &mut sn[..nb], &mut cs[..nb]);
-        vmath::sin_slice(&arg2[..nb], &mut s2[..nb]);
         for (i, &t) in ts[r0..r0 + nb].iter().enumerate() {
             let i = i & (BLOCK - 1);
             let far = sg[i] > T::zero();
@@ -531,10 +534,13 @@ fn geodesic_pair_rows<T: Real, const D: usize>(
             let ct = y[i] * cs[i];
             let inv = sc[i];
             let eq = !inv.is_finite();
-            let na = if eq { one - t } else { s2[i] * inv };
+            // sin((1 − t)θ)/sin θ = cos tθ − cot θ sin tθ (absolute error of a few ulps, as
+            // the outputs' scale is 1).
+            let na = if eq { one - t } else { ct - cot[i] * st };
             let nb_ = if eq { t } else { st * inv };
             // Exact endpoints γ(0) = p, γ(1) = q like the scalar slerp.
             let na = if t == T::zero() { one } else { na };
+            let na = if t == one { T::zero() } else { na };
             let nb_ = if t == one { one } else { nb_ };
             let rw = nw[i].recip();
             // γ = ca p + cb q + cg w,  γ' = cv w − cp p.
