@@ -255,6 +255,32 @@ impl<T: Real> Manifold for PositiveOrthant<T> {
     fn geodesic_velocity_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
         self.sphere.geodesic_velocity_batch_into(ps, qs, ts, outs)
     }
+    /// The sphere's (one log for both outputs).
+    #[track_caller]
+    fn geodesic_with_velocity_into(
+        &self,
+        p: &[T],
+        q: &[T],
+        t: T,
+        point: &mut [T],
+        velocity: &mut [T],
+    ) {
+        self.sphere
+            .geodesic_with_velocity_into(p, q, t, point, velocity)
+    }
+    /// The sphere's fused batch kernel.
+    #[track_caller]
+    fn geodesic_with_velocity_batch_into(
+        &self,
+        ps: &[T],
+        qs: &[T],
+        ts: &[T],
+        points: &mut [T],
+        velocities: &mut [T],
+    ) {
+        self.sphere
+            .geodesic_with_velocity_batch_into(ps, qs, ts, points, velocities)
+    }
     /// The sphere's batch normalisation, then elementwise absolute values.
     #[track_caller]
     fn project_point_batch_into(&self, xs: &[T], outs: &mut [T]) {

@@ -610,6 +610,33 @@ impl<T: Real> Manifold for Sphere<T> {
     fn geodesic_velocity_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
         sphere_batch::geodesic_velocity(self, ps, qs, ts, outs)
     }
+    /// One log for both outputs (bit for bit the two scalar kernels).
+    #[track_caller]
+    fn geodesic_with_velocity_into(
+        &self,
+        p: &[T],
+        q: &[T],
+        t: T,
+        point: &mut [T],
+        velocity: &mut [T],
+    ) {
+        self.shape2(p, q, point, "Sphere::geodesic_with_velocity_into");
+        self.shape2(p, q, velocity, "Sphere::geodesic_with_velocity_into");
+        sphere_batch::geodesic_pair_row(p, q, t, point, velocity)
+    }
+    /// One fused pass over the rows (`sphere_batch`): one `atan2` and one `sin_cos` per row for
+    /// both outputs; rows at the cut locus or with $p = q$ use the scalar kernels.
+    #[track_caller]
+    fn geodesic_with_velocity_batch_into(
+        &self,
+        ps: &[T],
+        qs: &[T],
+        ts: &[T],
+        points: &mut [T],
+        velocities: &mut [T],
+    ) {
+        sphere_batch::geodesic_pair(self, ps, qs, ts, points, velocities)
+    }
     /// Row-wise $x/\lVert x\rVert$ (`sphere_batch`).
     #[track_caller]
     fn project_point_batch_into(&self, xs: &[T], outs: &mut [T]) {

@@ -19,6 +19,13 @@
 //!   $\sin\theta = 2ca/(c^2 + a^2)$ exactly (as $\theta = 2\operatorname{atan2}(c, a)$), so
 //!   $\operatorname{sinc}\theta$ needs no third sine.
 //!
+//! The geodesic pair (`geodesic_with_velocity_batch_into`, the peers' `geodesic`) is one fused
+//! pass: it reads $p$, $q$, $t$ once, computes the log's sums, one `atan2` and one `sin_cos` per
+//! row, and writes the point and the velocity together; its slerp rows take
+//! $\sin((1-t)\theta)/\sin\theta = \cos t\theta - \cot\theta\,\sin t\theta$ with
+//! $\cot\theta = (a^2 - c^2)/(2ca)$, so no second sine (the outputs have scale 1, so the
+//! cancellation near $t = 1$ costs only an absolute ulp or two; $t = 1$ is set exactly).
+//!
 //! # Rare-path fallback
 //!
 //! Rows that the fast formula cannot treat with the scalar kernels' accuracy are flagged in pass
@@ -39,6 +46,8 @@
 //! ulps of libm and the long rows sum in a different order), so the accuracy and the f32
 //! envelope documented on [`Sphere`] carry over. Slerp rows keep the exact endpoints
 //! $\gamma(0) = p$, $\gamma(1) = q$.
+//! The fused pair agrees with `geodesic_into` / `geodesic_velocity_into` to at most 6.2 ulps
+//! (f64) and 6.3 ulps (f32) of the row's scale on the same cases.
 //!
 //! # Performance
 //!
@@ -47,10 +56,15 @@
 //! 2.3, dist 39 → 1.0, geodesic 132 → 3.9, velocity 81 → 3.1; $S^2$ f64 exp 52 → 3.7, log 43 →
 //! 5.6, dist 35 → 2.9, geodesic 89 → 10.5, velocity 116 → 8.5. $S^{63}$ (memory-bound) f32 log
 //! 145 → 62, f64 log 153 → 97.
+//!
+//! Geodesic pair (point and velocity), same setup, load average ≈ 6: $S^2$ f32 7.3 → 4.3,
+//! f64 17.6 → 9.2 (the two separate batch kernels → the fused one); $S^{63}$ f32 135 → 80, f64
+//! 211 → 122.
 
 use crate::batch::{self, expect_len, rows};
-use crate::numerics::SINC_CUTOFF;
-use crate::sphere::normalise_into;
+
+use crate::numerics::{sinc, SINC_CUTOFF};
+use crate::sphere::{log_kernel, normalise_into};
 use crate::vmath::{self, BLOCK};
 use crate::{Manifold, ParallelTransport, Real, Sphere};
 
@@ -458,6 +472,150 @@ fn velocity_rows<T: Real, const D: usize>(
     }
 }
 
+/// Geodesic points and velocities of the rows of `pts` / `vel` in one pass over `p`, `q`, `t`
+/// (the union of [`geodesic_rows`] and [`velocity_rows`]): one `atan2` and one `sin_cos` per
+/// row shared by both outputs; the slerp rows take
+/// $\sin((1-t)\theta)/\sin\theta = \cos t\theta - \cot\theta\,\sin t\theta$ with
+/// $\cot\theta = (a^2 - c^2)/(2ca)$ (no second sine).
+///
+/// With $\psi$ = $t\theta$ (or $(1-t)\pi + t\delta$ when $\theta > \pi/2$, $t > \tfrac12$) and
+/// $c_t = \pm\cos\psi = \cos t\theta$, $s_t = \sin\psi = \sin t\theta$:
+/// slerp rows write $\gamma = (c_t - s_t\cot\theta)\\,p + \frac{s_t}{\sin\theta}q$,
+/// far rows $\gamma = c_t\\,p + \frac{s_t}{\lVert w\rVert}w$ ($w = (q+p) - a\\,p$), and every row
+/// $\dot\gamma = c_t\frac{\theta}{\lVert w\rVert}w - \theta s_t\\,p$ with the log's $w$ (the
+/// difference form for slerp rows). Rows the log kernel cannot treat exactly (see the module
+/// docs) get both outputs from the scalar kernels.
+fn geodesic_pair_rows<T: Real, const D: usize>(
+    ps: &[T],
+    qs: &[T],
+    ts: &[T],
+    pts: &mut [T],
+    vel: &mut [T],
+    d: usize,
+) {
+    let d = dim::<D>(d);
+    let n = pts.len() / d;
+    let mut r0 = 0;
+    while r0 < n {
+        let nb = (n - r0).min(BLOCK);
+        let z = [T::zero(); BLOCK];
+        let (mut y, mut x, mut ang, mut nw, mut sg, mut aa, mut sc) = (z, z, z, z, z, z, z);
+        let (mut sn, mut cs, mut cot) = (z, z, z);
+        let (mut ca, mut cb, mut cg, mut cv, mut cp) = (z, z, z, z, z);
+        let mut bad = [false; BLOCK];
+        // Pass 1: the log's sums (w in the difference form for θ ≤ π/2, the sum form beyond).
+        let rg = r0 * d..(r0 + nb) * d;
+        let (pb, qb) = (&ps[rg.clone()], &qs[rg.clone()]);
+        for (i, (p, q)) in pb.chunks_exact(d).zip(qb.chunks_exact(d)).enumerate() {
+            let i = i & (BLOCK - 1);
+            let (far, sigma, a, nw2, mi, pl, ok) = log_scalars(p, q, d);
+            bad[i] = !ok;
+            let (c, an) = (mi.sqrt(), pl.sqrt());
+            y[i] = if far { an } else { c };
+            x[i] = if far { c } else { an };
+            // 1/sin θ = (c² + a²)/(2ca) and cot θ = (a² − c²)/(2ca) for the slerp rows
+            // (θ = 2 atan2(c, a) exactly; +∞ / NaN at p = q, a fallback row).
+            let r = (T::c(2.0) * c * an).recip();
+            sc[i] = (mi + pl) * r;
+            cot[i] = (pl - mi) * r;
+            nw[i] = nw2.sqrt();
+            sg[i] = sigma;
+            aa[i] = a;
+        }
+        let any = bad[..nb].iter().any(|&b| b);
+        vmath::atan2_slice(&y[..nb], &x[..nb], &mut ang[..nb]);
+        // Pass 2: ψ (into ang), (1 − t)θ, θ (into x).
+        for (i, &t) in ts[r0..r0 + nb].iter().enumerate() {
+            let i = i & (BLOCK - 1);
+            let far = sg[i] > T::zero();
+            let (th, de) = theta_delta(far, ang[i]);
+            let flip = far && t > T::c(0.5);
+            ang[i] = if flip {
+                (T::one() - t) * T::PI() + t * de
+            } else {
+                t * th
+            };
+            y[i] = if flip { -T::one() } else { T::one() };
+            x[i] = th;
+        }
+        vmath::sin_cos_slice(&ang[..nb], &mut sn[..nb], &mut cs[..nb]);
+        for (i, &t) in ts[r0..r0 + nb].iter().enumerate() {
+            let i = i & (BLOCK - 1);
+            let far = sg[i] > T::zero();
+            let one = T::one();
+            let (th, st) = (x[i], sn[i]);
+            let ct = y[i] * cs[i];
+            let inv = sc[i];
+            let eq = !inv.is_finite();
+            // sin((1 − t)θ)/sin θ = cos tθ − cot θ sin tθ (absolute error of a few ulps, as
+            // the outputs' scale is 1).
+            let na = if eq { one - t } else { ct - cot[i] * st };
+            let nb_ = if eq { t } else { st * inv };
+            // Exact endpoints γ(0) = p, γ(1) = q like the scalar slerp.
+            let na = if t == T::zero() { one } else { na };
+            let na = if t == one { T::zero() } else { na };
+            let nb_ = if t == one { one } else { nb_ };
+            let rw = nw[i].recip();
+            // γ = ca p + cb q + cg w,  γ' = cv w − cp p.
+            ca[i] = if far { ct } else { na };
+            cb[i] = if far { T::zero() } else { nb_ };
+            cg[i] = if far { st * rw } else { T::zero() };
+            cv[i] = ct * (th * rw);
+            cp[i] = th * st;
+        }
+        let rows = pts[rg.clone()]
+            .chunks_exact_mut(d)
+            .zip(vel[rg].chunks_exact_mut(d));
+        let rows = rows.zip(pb.chunks_exact(d)).zip(qb.chunks_exact(d));
+        for (i, (((o, v), p), q)) in rows.enumerate() {
+            let i = i & (BLOCK - 1);
+            let (a, b, g, s, k) = (ca[i], cb[i], cg[i], sg[i], aa[i]);
+            let (kv, kp) = (cv[i], cp[i]);
+            for j in 0..d {
+                let w = (q[j] + s * p[j]) - k * p[j];
+                o[j] = (a * p[j] + b * q[j]) + g * w;
+                v[j] = kv * w - kp * p[j];
+            }
+        }
+        if any {
+            for i in (0..nb).filter(|&i| bad[i]) {
+                let row = (r0 + i) * d;
+                let r = row..row + d;
+                let (p, q, t) = (&ps[r.clone()], &qs[r.clone()], ts[r0 + i]);
+                geodesic_pair_row(p, q, t, &mut pts[r.clone()], &mut vel[r]);
+            }
+        }
+        r0 += nb;
+    }
+}
+
+/// The scalar [`Manifold::geodesic_with_velocity_into`] of the sphere: bit for bit
+/// `geodesic_into` then `geodesic_velocity_into`, with the log (and, beyond $\pi/2$, the
+/// `sin_cos`) computed once.
+pub(crate) fn geodesic_pair_row<T: Real>(p: &[T], q: &[T], t: T, point: &mut [T], vel: &mut [T]) {
+    let (lp, _) = log_kernel(p, q, vel);
+    let th = lp.theta;
+    let (st, ct) = lp.sin_cos_t(t);
+    if th <= T::FRAC_PI_2() {
+        let one = T::one();
+        let sc = sinc(th);
+        let a = (one - t) * sinc((one - t) * th) / sc;
+        let b = t * sinc(t * th) / sc;
+        for ((o, &x), &y) in point.iter_mut().zip(p).zip(q) {
+            *o = a * x + b * y;
+        }
+    } else {
+        let k = st / th;
+        for ((o, &x), &l) in point.iter_mut().zip(p).zip(vel.iter()) {
+            *o = ct * x + k * l;
+        }
+    }
+    let s = th * st;
+    for (v, &x) in vel.iter_mut().zip(p) {
+        *v = ct * *v - s * x;
+    }
+}
+
 /// Parallel transport of the rows of `out` (Householder form, see [`Sphere`]).
 fn transport_rows<T: Real, const D: usize>(
     m: &Sphere<T>,
@@ -663,6 +821,67 @@ pub(crate) fn geodesic_velocity<T: Real>(
     batch::for_blocks(outs, d, 3 * ps.len(), |r0, o| {
         let (p, q, t) = (&ps[r0 * d..], &qs[r0 * d..], &ts[r0..]);
         by_dim!(velocity_rows, d, m, p, q, t, o, d)
+    });
+}
+
+/// [`batch::for_blocks`] for an op with two outputs of `d` scalars per row:
+/// `f(row_start, out_a_block, out_b_block)` over matching blocks of rows, in parallel with the
+/// `rayon` feature when `work` is large (the same thresholds and task sizes).
+#[inline]
+fn for_blocks2<T: Real, F>(a: &mut [T], b: &mut [T], d: usize, work: usize, f: F)
+where
+    F: Fn(usize, &mut [T], &mut [T]) + Sync + Send,
+{
+    #[cfg(feature = "rayon")]
+    {
+        if work >= batch::PAR_MIN_SCALARS && rayon::current_num_threads() > 1 {
+            use rayon::prelude::*;
+            let d = d.max(1);
+            let per_row = d.max(work / (a.len() / d).max(1));
+            let rows = ((1 << 14) / per_row).max(1);
+            a.par_chunks_mut(rows * d)
+                .zip(b.par_chunks_mut(rows * d))
+                .enumerate()
+                .for_each(|(k, (x, y))| f(k * rows, x, y));
+            return;
+        }
+    }
+    let _ = (work, d);
+    f(0, a, b);
+}
+
+/// [`Manifold::geodesic_with_velocity_batch_into`] for the sphere: one fused pass.
+///
+/// # Panics
+/// If the slices do not hold the same whole number of rows or `ts.len() != n`.
+#[track_caller]
+pub(crate) fn geodesic_pair<T: Real>(
+    m: &Sphere<T>,
+    ps: &[T],
+    qs: &[T],
+    ts: &[T],
+    points: &mut [T],
+    velocities: &mut [T],
+) {
+    let d = m.ambient_dim();
+    let n = rows(ps.len(), d, "geodesic_with_velocity_batch_into: ps");
+    expect_len(qs.len(), n, d, "geodesic_with_velocity_batch_into: qs");
+    expect_len(ts.len(), n, 1, "geodesic_with_velocity_batch_into: ts");
+    expect_len(
+        points.len(),
+        n,
+        d,
+        "geodesic_with_velocity_batch_into: points",
+    );
+    expect_len(
+        velocities.len(),
+        n,
+        d,
+        "geodesic_with_velocity_batch_into: velocities",
+    );
+    for_blocks2(points, velocities, d, 4 * ps.len(), |r0, o, v| {
+        let (p, q, t) = (&ps[r0 * d..], &qs[r0 * d..], &ts[r0..]);
+        by_dim!(geodesic_pair_rows, d, p, q, t, o, v, d)
     });
 }
 
@@ -899,6 +1118,26 @@ mod tests {
         }
         close("geodesic_velocity", &got, &want, d);
 
+        // The fused pair against both scalar kernels; the scalar pair bit for bit.
+        let (mut gv, mut wv) = (vec![T::zero(); n * d], vec![T::zero(); n * d]);
+        let (mut sp, mut sv) = (vec![T::zero(); d], vec![T::zero(); d]);
+        m.geodesic_with_velocity_batch_into(&ps, &qs, &ts, &mut got, &mut gv);
+        for i in 0..n {
+            let (p, q) = (&ps[row(i)], &qs[row(i)]);
+            m.geodesic_into(p, q, ts[i], &mut want[row(i)]);
+            m.geodesic_velocity_into(p, q, ts[i], &mut wv[row(i)]);
+            m.geodesic_with_velocity_into(p, q, ts[i], &mut sp, &mut sv);
+            assert_eq!(&sp[..], &want[row(i)], "scalar pair point, row {i}");
+            assert_eq!(&sv[..], &wv[row(i)], "scalar pair velocity, row {i}");
+        }
+        close("pair point", &got, &want, d);
+        close("pair velocity", &gv, &wv, d);
+        PositiveOrthant::<T>::new(d - 1)
+            .unwrap()
+            .geodesic_with_velocity_batch_into(&ps, &qs, &ts, &mut got, &mut gv);
+        close("orthant pair point", &got, &want, d);
+        close("orthant pair velocity", &gv, &wv, d);
+
         m.transport_batch_into(&ps, &qs, &us, &mut got);
         for i in 0..n {
             m.transport_into(&ps[row(i)], &qs[row(i)], &us[row(i)], &mut want[row(i)]);
@@ -963,6 +1202,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn geodesic_pair_endpoints_exact_for_slerp_rows() {
+        let (d, n) = (3, 200);
+        let m = Sphere::<f64>::new(d - 1).unwrap();
+        let c = cases(n, d, 7);
+        let (mut out, mut vel) = (vec![0.0; n * d], vec![0.0; n * d]);
+        for (t, want) in [(0.0, &c.ps), (1.0, &c.qs)] {
+            m.geodesic_with_velocity_batch_into(&c.ps, &c.qs, &vec![t; n], &mut out, &mut vel);
+            for i in 0..n {
+                let r = i * d..(i + 1) * d;
+                if m.dist(&c.ps[r.clone()], &c.qs[r.clone()]) <= FRAC_PI_2 {
+                    assert_eq!(&out[r.clone()], &want[r], "row {i}, t = {t}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "geodesic_with_velocity_batch_into: velocities")]
+    fn pair_shape_mismatch_panics() {
+        let m = Sphere::<f64>::new(2).unwrap();
+        let (mut out, mut vel) = ([0.0; 6], [0.0; 3]);
+        m.geodesic_with_velocity_batch_into(&[0.0; 6], &[0.0; 6], &[0.0; 2], &mut out, &mut vel);
     }
 
     #[test]
