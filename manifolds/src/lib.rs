@@ -40,11 +40,13 @@ pub mod poincare;
 pub mod product;
 mod real;
 pub mod simplex;
+mod simplex_batch;
 mod simplex_diffeo;
 pub mod sphere;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod torus;
+mod torus_batch;
 pub mod validated;
 pub mod vmath;
 
