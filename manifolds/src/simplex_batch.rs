@@ -1,1 +1,609 @@
-//! Batched kernels of [`Simplex`](crate::Simplex).
+//! Batched kernels of [`Simplex`](crate::Simplex): the three-pass scheme of
+//! [`vmath`](crate::vmath).
+//!
+//! Rows are processed in blocks of [`BLOCK`]: pass 1 reduces each row to its scalars (the
+//! squared chord and anti-chord $C^2$, $A^2$ of `dist`/`log`/`geodesic`, or $\theta^2$ of `exp`)
+//! into stack arrays; pass 2 applies vmath's branch-free `atan2`, `cos`, `sin`, `sinc`,
+//! `x_over_sin` over the block; pass 3 writes the coordinates. The per-coordinate formulas are
+//! the scalar kernels' own (`sqrt0`, `recip0`, and $\sqrt q - \sqrt p = (q - p)/(\sqrt q +
+//! \sqrt p)$ written as selects), so faces, zero coordinates and nearby points need no special
+//! path: the results differ from the scalar kernels only by the few ulps of the vmath
+//! functions (and, for rows of 16 or more coordinates, by the order of the row sums, which run
+//! in 8 interleaved partial sums so that they vectorise).
+
+use crate::batch;
+use crate::vmath::{self, BLOCK};
+use crate::Real;
+
+/// $\sqrt{\max(p, 0)}$ (as `simplex.rs`).
+#[inline(always)]
+fn sqrt0<T: Real>(p: T) -> T {
+    p.max(T::zero()).sqrt()
+}
+
+/// $1/x$ for $x > 0$, else 0, as a select.
+#[inline(always)]
+fn recip0<T: Real>(x: T) -> T {
+    let r = T::one() / x;
+    if x > T::zero() {
+        r
+    } else {
+        T::zero()
+    }
+}
+
+/// $(\sqrt q - \sqrt p,\ \sqrt q + \sqrt p)$ with the difference as $(q - p)/(\sqrt q + \sqrt p)$
+/// (0 where both vanish), branch-free; also returns $\sqrt p$, $\sqrt q$.
+#[inline(always)]
+fn diff_sum<T: Real>(p: T, q: T) -> (T, T, T, T) {
+    let (x, z) = (sqrt0(p), sqrt0(q));
+    let s = x + z;
+    let d = (q.max(T::zero()) - p.max(T::zero())) / s;
+    let d = if s > T::zero() { d } else { T::zero() };
+    (d, s, x, z)
+}
+
+/// Per-row sums of two per-coordinate quantities `f(a_k, b_k, c_k) = (u, v)`:
+/// `s1[i] = Σ u`, `s2[i] = Σ v`. Rows shorter than 16 are summed left to right with fused
+/// multiply–adds by the caller's `f` convention (the scalar kernels' order); longer rows in 8
+/// interleaved partial sums (vectorised).
+#[inline(always)]
+fn reduce2<T: Real, F>(a: &[T], b: &[T], c: &[T], d: usize, s1: &mut [T], s2: &mut [T], f: F)
+where
+    F: Fn(T, T, T, T, T) -> (T, T),
+{
+    #[inline(always)]
+    fn fixed<T: Real, F, const N: usize>(
+        a: &[T],
+        b: &[T],
+        c: &[T],
+        s1: &mut [T],
+        s2: &mut [T],
+        f: &F,
+    ) where
+        F: Fn(T, T, T, T, T) -> (T, T),
+    {
+        for ((((s1, s2), a), b), c) in s1
+            .iter_mut()
+            .zip(s2.iter_mut())
+            .zip(a.chunks_exact(N))
+            .zip(b.chunks_exact(N))
+            .zip(c.chunks_exact(N))
+        {
+            let (mut u, mut v) = (T::zero(), T::zero());
+            for k in 0..N {
+                (u, v) = f(a[k], b[k], c[k], u, v);
+            }
+            *s1 = u;
+            *s2 = v;
+        }
+    }
+    match d {
+        2 => fixed::<T, F, 2>(a, b, c, s1, s2, &f),
+        3 => fixed::<T, F, 3>(a, b, c, s1, s2, &f),
+        4 => fixed::<T, F, 4>(a, b, c, s1, s2, &f),
+        5 => fixed::<T, F, 5>(a, b, c, s1, s2, &f),
+        _ if d < 16 => {
+            for ((((s1, s2), a), b), c) in s1
+                .iter_mut()
+                .zip(s2.iter_mut())
+                .zip(a.chunks_exact(d))
+                .zip(b.chunks_exact(d))
+                .zip(c.chunks_exact(d))
+            {
+                let (mut u, mut v) = (T::zero(), T::zero());
+                for k in 0..d {
+                    (u, v) = f(a[k], b[k], c[k], u, v);
+                }
+                *s1 = u;
+                *s2 = v;
+            }
+        }
+        _ => {
+            const L: usize = 8;
+            let m = d / L * L;
+            for ((((s1, s2), a), b), c) in s1
+                .iter_mut()
+                .zip(s2.iter_mut())
+                .zip(a.chunks_exact(d))
+                .zip(b.chunks_exact(d))
+                .zip(c.chunks_exact(d))
+            {
+                let (mut u, mut v) = ([T::zero(); L], [T::zero(); L]);
+                for ((a, b), c) in a[..m]
+                    .chunks_exact(L)
+                    .zip(b[..m].chunks_exact(L))
+                    .zip(c[..m].chunks_exact(L))
+                {
+                    for j in 0..L {
+                        (u[j], v[j]) = f(a[j], b[j], c[j], u[j], v[j]);
+                    }
+                }
+                for j in m..d {
+                    (u[0], v[0]) = f(a[j], b[j], c[j], u[0], v[0]);
+                }
+                let h =
+                    |x: [T; L]| ((x[0] + x[4]) + (x[2] + x[6])) + ((x[1] + x[5]) + (x[3] + x[7]));
+                *s1 = h(u);
+                *s2 = h(v);
+            }
+        }
+    }
+}
+
+/// $(C^2, A^2)$ per row, accumulated as in `simplex::chord_anti`.
+#[inline(always)]
+fn chord_anti_rows<T: Real>(p: &[T], q: &[T], d: usize, c2: &mut [T], a2: &mut [T]) {
+    reduce2(p, q, q, d, c2, a2, |p, q, _, c, a| {
+        let (dd, e, _, _) = diff_sum(p, q);
+        (dd.madd(dd, c), e.madd(e, a))
+    });
+}
+
+/// Runs `k(r0, rows, out_block)` over blocks of at most [`BLOCK`] rows of an op with output
+/// width `d_out` (parallel over [`batch::for_blocks`] for large batches).
+#[inline(always)]
+fn blocks<T: Real>(
+    out: &mut [T],
+    d_out: usize,
+    work: usize,
+    k: impl Fn(usize, usize, &mut [T]) + Sync + Send,
+) {
+    batch::for_blocks(out, d_out, work, |r0, block| {
+        for (j, ob) in block.chunks_mut(BLOCK * d_out).enumerate() {
+            k(r0 + j * BLOCK, ob.len() / d_out, ob);
+        }
+    });
+}
+
+/// Fisher–Rao distance $4\operatorname{atan2}(C, A)$ per row.
+pub(crate) fn dist<T: Real>(ps: &[T], qs: &[T], d: usize, ds: &mut [T]) {
+    blocks(ds, 1, ps.len() * 2 + ds.len(), |r0, n, out| {
+        let r = r0 * d..(r0 + n) * d;
+        let (mut c2, mut a2) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
+        chord_anti_rows(&ps[r.clone()], &qs[r], d, &mut c2[..n], &mut a2[..n]);
+        for ((o, &c2), &a2) in out.iter_mut().zip(&c2[..n]).zip(&a2[..n]) {
+            *o = T::c(4.0) * vmath::atan2(c2.sqrt(), a2.sqrt());
+        }
+    });
+}
+
+/// $\log_p q = 2\kappa\big(\sqrt p \odot (\sqrt q - \sqrt p) + \sigma p\big)$ per row.
+pub(crate) fn log<T: Real>(ps: &[T], qs: &[T], d: usize, outs: &mut [T]) {
+    blocks(outs, d, ps.len() * 2 + outs.len(), |r0, n, out| {
+        let r = r0 * d..(r0 + n) * d;
+        let (p, q) = (&ps[r.clone()], &qs[r]);
+        let (mut c2, mut a2) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
+        chord_anti_rows(p, q, d, &mut c2[..n], &mut a2[..n]);
+        let (k2, sigma) = (&mut c2, &mut a2);
+        for (k2, sigma) in k2[..n].iter_mut().zip(sigma[..n].iter_mut()) {
+            let (c2, a2) = (*k2, *sigma);
+            let alpha = T::c(2.0) * vmath::atan2(c2.sqrt(), a2.sqrt());
+            let r2 = c2 + a2;
+            let s = T::c(2.0) * c2 / r2;
+            *sigma = if r2 > T::zero() { s } else { T::zero() };
+            *k2 = T::c(2.0) * vmath::x_over_sin(alpha);
+        }
+        for (((o, p), q), (&k2, &sigma)) in out
+            .chunks_exact_mut(d)
+            .zip(p.chunks_exact(d))
+            .zip(q.chunks_exact(d))
+            .zip(k2.iter().zip(sigma.iter()))
+        {
+            for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                let (dd, _, x, _) = diff_sum(p, q);
+                *o = k2 * x.madd(dd, sigma * p);
+            }
+        }
+    });
+}
+
+/// $\exp_p v = (\cos\theta\\,\sqrt p + \operatorname{sinc}\theta\\,v/(2\sqrt p))^{\odot 2}$ per row.
+pub(crate) fn exp<T: Real>(ps: &[T], vs: &[T], d: usize, outs: &mut [T]) {
+    blocks(outs, d, ps.len() * 2 + outs.len(), |r0, n, out| {
+        let r = r0 * d..(r0 + n) * d;
+        let (p, v) = (&ps[r.clone()], &vs[r]);
+        let (mut cs, mut sn) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
+        reduce2(p, v, v, d, &mut cs[..n], &mut sn[..n], |p, v, _, t2, z| {
+            let w = v * T::c(0.5) * recip0(sqrt0(p));
+            (w.madd(w, t2), z)
+        });
+        for (c, s) in cs[..n].iter_mut().zip(sn[..n].iter_mut()) {
+            let theta = c.sqrt();
+            *c = vmath::cos(theta);
+            *s = vmath::sinc(theta);
+        }
+        for (((o, p), v), (&c, &s)) in out
+            .chunks_exact_mut(d)
+            .zip(p.chunks_exact(d))
+            .zip(v.chunks_exact(d))
+            .zip(cs.iter().zip(sn.iter()))
+        {
+            for ((o, &p), &v) in o.iter_mut().zip(p).zip(v) {
+                let x = sqrt0(p);
+                let y = c * x + s * (v * T::c(0.5) * recip0(x));
+                *o = y * y;
+            }
+        }
+    });
+}
+
+/// Slerp coefficients of `simplex::geodesic_into` from $(C^2, A^2, t)$: $(\alpha, a, b)$.
+#[inline(always)]
+fn slerp<T: Real>(c2: T, a2: T, t: T) -> (T, T, T) {
+    let alpha = T::c(2.0) * vmath::atan2(c2.sqrt(), a2.sqrt());
+    let s = vmath::sinc(alpha);
+    let ta = t * alpha;
+    let a = (T::one() - t) * vmath::sinc(alpha - ta) / s;
+    let b = t * vmath::sinc(ta) / s;
+    (alpha, a, b)
+}
+
+/// The squared slerp per row.
+pub(crate) fn geodesic<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize, outs: &mut [T]) {
+    blocks(outs, d, ps.len() * 2 + outs.len(), |r0, n, out| {
+        let r = r0 * d..(r0 + n) * d;
+        let (p, q) = (&ps[r.clone()], &qs[r]);
+        let (mut ca, mut cb) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
+        chord_anti_rows(p, q, d, &mut ca[..n], &mut cb[..n]);
+        for ((a, b), &t) in ca[..n]
+            .iter_mut()
+            .zip(cb[..n].iter_mut())
+            .zip(&ts[r0..r0 + n])
+        {
+            (_, *a, *b) = slerp(*a, *b, t);
+        }
+        for (((o, p), q), (&a, &b)) in out
+            .chunks_exact_mut(d)
+            .zip(p.chunks_exact(d))
+            .zip(q.chunks_exact(d))
+            .zip(ca.iter().zip(cb.iter()))
+        {
+            for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                let y = a.madd(sqrt0(p), b * sqrt0(q));
+                *o = y * y;
+            }
+        }
+    });
+}
+
+/// The geodesic velocity $2y \odot \dot y$ per row (`simplex::geodesic_velocity_into`).
+pub(crate) fn geodesic_velocity<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize, outs: &mut [T]) {
+    blocks(outs, d, ps.len() * 2 + outs.len(), |r0, n, out| {
+        let r = r0 * d..(r0 + n) * d;
+        let (p, q) = (&ps[r.clone()], &qs[r]);
+        let (mut ca, mut cb) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
+        let (mut cd, mut cx) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
+        chord_anti_rows(p, q, d, &mut ca[..n], &mut cb[..n]);
+        let half = T::c(0.5);
+        for ((((a, b), cd), cx), &t) in ca[..n]
+            .iter_mut()
+            .zip(cb[..n].iter_mut())
+            .zip(cd[..n].iter_mut())
+            .zip(cx[..n].iter_mut())
+            .zip(&ts[r0..r0 + n])
+        {
+            let alpha;
+            (alpha, *a, *b) = slerp(*a, *b, t);
+            let kappa = vmath::x_over_sin(alpha);
+            *cd = kappa * vmath::cos(t * alpha);
+            *cx = -kappa * T::c(2.0) * vmath::sin(half * alpha) * vmath::sin((t - half) * alpha);
+        }
+        for (((o, p), q), (((&a, &b), &cd), &cx)) in out
+            .chunks_exact_mut(d)
+            .zip(p.chunks_exact(d))
+            .zip(q.chunks_exact(d))
+            .zip(ca.iter().zip(cb.iter()).zip(cd.iter()).zip(cx.iter()))
+        {
+            for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                let (dd, _, x, z) = diff_sum(p, q);
+                let y = a.madd(x, b * z);
+                let ydot = cd.madd(dd, cx * x);
+                *o = T::c(2.0) * y * ydot;
+            }
+        }
+    });
+}
+
+/// Parallel transport $2\sqrt q \odot (w - k(\sqrt p + \sqrt q))$, $w = v/(2\sqrt p)$,
+/// $k = \langle \sqrt q, w\rangle / (1 + \langle \sqrt p, \sqrt q\rangle)$ per row.
+pub(crate) fn transport<T: Real>(ps: &[T], qs: &[T], vs: &[T], d: usize, outs: &mut [T]) {
+    blocks(outs, d, ps.len() * 3 + outs.len(), |r0, n, out| {
+        let r = r0 * d..(r0 + n) * d;
+        let (p, q, v) = (&ps[r.clone()], &qs[r.clone()], &vs[r]);
+        let (mut zw, mut xz) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
+        reduce2(p, q, v, d, &mut zw[..n], &mut xz[..n], |p, q, v, zw, xz| {
+            let (x, z) = (sqrt0(p), sqrt0(q));
+            (z.madd(v * T::c(0.5) * recip0(x), zw), x.madd(z, xz))
+        });
+        for (zw, &xz) in zw[..n].iter_mut().zip(&xz[..n]) {
+            *zw /= T::one() + xz;
+        }
+        for ((((o, p), q), v), &k) in out
+            .chunks_exact_mut(d)
+            .zip(p.chunks_exact(d))
+            .zip(q.chunks_exact(d))
+            .zip(v.chunks_exact(d))
+            .zip(zw.iter())
+        {
+            for (((o, &p), &q), &v) in o.iter_mut().zip(p).zip(q).zip(v) {
+                let (x, z) = (sqrt0(p), sqrt0(q));
+                let w = v * T::c(0.5) * recip0(x);
+                *o = T::c(2.0) * z * (-k).madd(x + z, w);
+            }
+        }
+    });
+}
+
+/// $\sum_i u_i v_i / p_i$ per row (a zero or negative $p_i$ contributes 0 when $u_iv_i = 0$,
+/// else $u_iv_i/0$, as `Simplex::inner`).
+pub(crate) fn inner<T: Real>(ps: &[T], us: &[T], vs: &[T], d: usize, out: &mut [T]) {
+    blocks(out, 1, ps.len() * 3 + out.len(), |r0, n, o| {
+        let r = r0 * d..(r0 + n) * d;
+        let mut junk = [T::zero(); BLOCK];
+        reduce2(
+            &ps[r.clone()],
+            &us[r.clone()],
+            &vs[r],
+            d,
+            o,
+            &mut junk[..n],
+            |p, u, v, s, j| {
+                let uv = u * v;
+                let inside = uv / p;
+                let face = if uv != T::zero() {
+                    uv / T::zero()
+                } else {
+                    T::zero()
+                };
+                (s + if p > T::zero() { inside } else { face }, j)
+            },
+        );
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Manifold, ParallelTransport, Real, Simplex};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// ‖batch − scalar‖∞ ≤ tol · ‖scalar‖∞ + floor per row.
+    fn rows_close<T: Real>(a: &[T], b: &[T], d: usize, tol: f64, floor: f64, what: &str) {
+        for (i, (a, b)) in a.chunks(d).zip(b.chunks(d)).enumerate() {
+            let scale = b
+                .iter()
+                .fold(0.0f64, |m, &x| m.max(x.to_f64_lossless().abs()));
+            let err = a.iter().zip(b).fold(0.0f64, |m, (&x, &y)| {
+                m.max((x.to_f64_lossless() - y.to_f64_lossless()).abs())
+            });
+            assert!(
+                err <= tol * scale + floor,
+                "{what}: row {i}: err {err:e} > {tol:e} * {scale:e}\n batch  {a:?}\n scalar {b:?}"
+            );
+        }
+    }
+
+    /// A random point: Dirichlet-ish, with some rows on faces, near faces, at vertices.
+    fn point(rng: &mut ChaCha8Rng, k: usize, kind: usize) -> Vec<f64> {
+        let mut p: Vec<f64> = (0..k)
+            .map(|_| -rng.random::<f64>().max(1e-300).ln())
+            .collect();
+        match kind % 6 {
+            0 => p[0] = 0.0,
+            1 => p[k - 1] *= 1e-9,
+            2 => {
+                p.iter_mut().for_each(|x| *x = 0.0);
+                p[rng.random_range(0..k)] = 1.0;
+            }
+            _ => {}
+        }
+        let s: f64 = p.iter().sum();
+        p.iter_mut().for_each(|x| *x /= s);
+        p
+    }
+
+    fn check<T: Real>(k: usize, n: usize, rng: &mut ChaCha8Rng) {
+        let m = Simplex::<T>::new(k - 1).unwrap();
+        let mut ps = Vec::new();
+        let mut qs = Vec::new();
+        let mut vs = Vec::new();
+        let mut us = Vec::new();
+        let mut ts = Vec::new();
+        for i in 0..n {
+            let p = point(rng, k, i);
+            // q: independent, or p moved by 1e-10 / 1e-4, or p itself.
+            let q = match i % 5 {
+                0 => p.clone(),
+                1 => {
+                    let mut q: Vec<f64> = p
+                        .iter()
+                        .map(|&x| x * (1.0 + 1e-10 * rng.random::<f64>()))
+                        .collect();
+                    let s: f64 = q.iter().sum();
+                    q.iter_mut().for_each(|x| *x /= s);
+                    q
+                }
+                2 => point(rng, k, i + 1),
+                _ => point(rng, k, 3),
+            };
+            let pt: Vec<T> = p.iter().map(|&x| T::c(x)).collect();
+            // Tangent vectors of norm 1e-12 … 1, zero where p is (the face convention).
+            let scale = 10f64.powf(-12.0 * rng.random::<f64>());
+            let mut v: Vec<f64> = p
+                .iter()
+                .map(|&x| {
+                    if x > 0.0 {
+                        rng.random_range(-1.0..1.0) * x.sqrt()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let vt: Vec<T> = v.iter().map(|&x| T::c(x)).collect();
+            let mut vp = vec![T::zero(); k];
+            m.project_tangent_into(&pt, &vt, &mut vp);
+            let nv = m.norm(&pt, &vp).to_f64_lossless();
+            if nv > 0.0 {
+                v = vp
+                    .iter()
+                    .map(|&x| x.to_f64_lossless() * scale * 0.7 / nv)
+                    .collect();
+            }
+            ps.extend(pt);
+            qs.extend(q.iter().map(|&x| T::c(x)));
+            vs.extend(v.iter().map(|&x| T::c(x)));
+            us.extend((0..k).map(|j| {
+                T::c(if p[j] > 0.0 {
+                    rng.random_range(-1.0..1.0)
+                } else {
+                    0.0
+                })
+            }));
+            ts.push(T::c(match i % 4 {
+                0 => 0.0,
+                1 => 1.0,
+                _ => rng.random_range(-0.2..1.2),
+            }));
+        }
+        let eps = T::epsilon().to_f64_lossless();
+        let tol = 64.0 * eps;
+        let row = |a: &[T], i: usize| a[i * k..(i + 1) * k].to_vec();
+        let mut o = vec![T::zero(); n * k];
+        let mut w = vec![T::zero(); n * k];
+        let mut s = vec![T::zero(); n];
+        let mut sw = vec![T::zero(); n];
+
+        m.dist_batch_into(&ps, &qs, &mut s);
+        for i in 0..n {
+            sw[i] = m.dist(&row(&ps, i), &row(&qs, i));
+        }
+        rows_close(&s, &sw, 1, 16.0 * eps, 0.0, "dist");
+
+        m.log_batch_into(&ps, &qs, &mut o);
+        for i in 0..n {
+            m.log_into(&row(&ps, i), &row(&qs, i), &mut w[i * k..(i + 1) * k]);
+        }
+        // At a vertex p the log is 0 by cancellation (x_j d_j + σ = 0): rounding noise there.
+        rows_close(&o, &w, k, tol, 16.0 * eps, "log");
+
+        m.exp_batch_into(&ps, &vs, &mut o);
+        for i in 0..n {
+            m.exp_into(&row(&ps, i), &row(&vs, i), &mut w[i * k..(i + 1) * k]);
+        }
+        rows_close(&o, &w, k, tol, 0.0, "exp");
+
+        m.geodesic_batch_into(&ps, &qs, &ts, &mut o);
+        for i in 0..n {
+            m.geodesic_into(
+                &row(&ps, i),
+                &row(&qs, i),
+                ts[i],
+                &mut w[i * k..(i + 1) * k],
+            );
+        }
+        rows_close(&o, &w, k, tol, 0.0, "geodesic");
+
+        m.geodesic_velocity_batch_into(&ps, &qs, &ts, &mut o);
+        for i in 0..n {
+            m.geodesic_velocity_into(
+                &row(&ps, i),
+                &row(&qs, i),
+                ts[i],
+                &mut w[i * k..(i + 1) * k],
+            );
+        }
+        // Where the velocity is 0 (p = q, a vertex), both kernels return rounding noise of the
+        // unit-scale terms.
+        rows_close(&o, &w, k, tol, 16.0 * eps, "geodesic_velocity");
+
+        m.transport_batch_into(&ps, &qs, &vs, &mut o);
+        for i in 0..n {
+            m.transport_into(
+                &row(&ps, i),
+                &row(&qs, i),
+                &row(&vs, i),
+                &mut w[i * k..(i + 1) * k],
+            );
+        }
+        rows_close(&o, &w, k, tol, 0.0, "transport");
+
+        m.inner_batch_into(&ps, &us, &vs, &mut s);
+        for i in 0..n {
+            sw[i] = m.inner(&row(&ps, i), &row(&us, i), &row(&vs, i));
+        }
+        // Sums with cancellation: relative to the sum of the magnitudes of the terms.
+        for i in 0..n {
+            let (p, u, v) = (row(&ps, i), row(&us, i), row(&vs, i));
+            let mag: f64 = (0..k)
+                .map(|j| {
+                    let p = p[j].to_f64_lossless();
+                    if p > 0.0 {
+                        (u[j].to_f64_lossless() * v[j].to_f64_lossless() / p).abs()
+                    } else {
+                        0.0
+                    }
+                })
+                .sum();
+            let err = (s[i].to_f64_lossless() - sw[i].to_f64_lossless()).abs();
+            assert!(err <= tol * mag, "inner row {i}: {:?} vs {:?}", s[i], sw[i]);
+        }
+    }
+
+    #[test]
+    fn batches_match_the_scalar_kernels() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for &n in &[1, 63, 65, 1000] {
+            for &k in &[2, 4, 5, 7, 17, 64] {
+                check::<f64>(k, n, &mut rng);
+                check::<f32>(k, n, &mut rng);
+            }
+        }
+    }
+
+    #[test]
+    fn far_points_and_vertices() {
+        // Distances at and near π (opposite vertices), in both dtypes.
+        let m = Simplex::<f64>::new(3).unwrap();
+        let ps = [
+            1.0,
+            0.0,
+            0.0,
+            0.0,
+            0.5,
+            0.5,
+            0.0,
+            0.0,
+            1.0 - 1e-12,
+            1e-12,
+            0.0,
+            0.0,
+        ];
+        let qs = [
+            0.0,
+            1.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.5,
+            0.5,
+            0.0,
+            1e-12,
+            1.0 - 1e-12,
+            0.0,
+        ];
+        let mut ds = [0.0; 3];
+        m.dist_batch_into(&ps, &qs, &mut ds);
+        for i in 0..3 {
+            let want = m.dist(&ps[4 * i..4 * i + 4], &qs[4 * i..4 * i + 4]);
+            assert!(
+                (ds[i] - want).abs() <= 4e-16 * want,
+                "{i}: {} vs {want}",
+                ds[i]
+            );
+        }
+        assert!((ds[0] - core::f64::consts::PI).abs() < 1e-15);
+        assert_eq!(crate::vmath::atan2(0.0f64, 0.0), 0.0);
+    }
+}
