@@ -140,6 +140,57 @@ fn chord_anti_rows<T: Real>(p: &[T], q: &[T], d: usize, c2: &mut [T], a2: &mut [
     });
 }
 
+/// Rows narrower than this run pass 3 over the flat block with the row scalars broadcast per
+/// coordinate (a loop over 2–15 coordinates per row does not vectorise well); wider rows loop
+/// over their coordinates.
+const FLAT_MAX: usize = 16;
+
+/// Pass 3: `out[i, k] = f(a[i, k], b[i, k], c[i, k], [s_0[i], …, s_{M-1}[i]])` over a block of
+/// `out.len() / d` rows.
+#[inline(always)]
+fn pass3<T: Real, const M: usize>(
+    a: &[T],
+    b: &[T],
+    c: &[T],
+    d: usize,
+    s: [&[T]; M],
+    out: &mut [T],
+    f: impl Fn(T, T, T, [T; M]) -> T,
+) {
+    let n = out.len() / d;
+    if d < FLAT_MAX {
+        let mut buf = [[T::zero(); BLOCK * FLAT_MAX]; M];
+        for (buf, s) in buf.iter_mut().zip(s) {
+            for (row, &v) in buf[..n * d].chunks_exact_mut(d).zip(&s[..n]) {
+                row.fill(v);
+            }
+        }
+        for (j, (((o, &a), &b), &c)) in out.iter_mut().zip(a).zip(b).zip(c).enumerate() {
+            let mut sj = [T::zero(); M];
+            for m in 0..M {
+                sj[m] = buf[m][j];
+            }
+            *o = f(a, b, c, sj);
+        }
+    } else {
+        for (i, (((o, a), b), c)) in out
+            .chunks_exact_mut(d)
+            .zip(a.chunks_exact(d))
+            .zip(b.chunks_exact(d))
+            .zip(c.chunks_exact(d))
+            .enumerate()
+        {
+            let mut si = [T::zero(); M];
+            for m in 0..M {
+                si[m] = s[m][i];
+            }
+            for (((o, &a), &b), &c) in o.iter_mut().zip(a).zip(b).zip(c) {
+                *o = f(a, b, c, si);
+            }
+        }
+    }
+}
+
 /// Runs `k(r0, rows, out_block)` over blocks of at most [`BLOCK`] rows of an op with output
 /// width `d_out` (parallel over [`batch::for_blocks`] for large batches).
 #[inline(always)]
@@ -184,17 +235,18 @@ pub(crate) fn log<T: Real>(ps: &[T], qs: &[T], d: usize, outs: &mut [T]) {
             *sigma = if r2 > T::zero() { s } else { T::zero() };
             *k2 = T::c(2.0) * vmath::x_over_sin(alpha);
         }
-        for (((o, p), q), (&k2, &sigma)) in out
-            .chunks_exact_mut(d)
-            .zip(p.chunks_exact(d))
-            .zip(q.chunks_exact(d))
-            .zip(k2.iter().zip(sigma.iter()))
-        {
-            for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+        pass3(
+            p,
+            q,
+            q,
+            d,
+            [&k2[..], &sigma[..]],
+            out,
+            |p, q, _, [k2, sigma]| {
                 let (dd, _, x, _) = diff_sum(p, q);
-                *o = k2 * x.madd(dd, sigma * p);
-            }
-        }
+                k2 * x.madd(dd, sigma * p)
+            },
+        );
     });
 }
 
@@ -213,18 +265,11 @@ pub(crate) fn exp<T: Real>(ps: &[T], vs: &[T], d: usize, outs: &mut [T]) {
             *c = vmath::cos(theta);
             *s = vmath::sinc(theta);
         }
-        for (((o, p), v), (&c, &s)) in out
-            .chunks_exact_mut(d)
-            .zip(p.chunks_exact(d))
-            .zip(v.chunks_exact(d))
-            .zip(cs.iter().zip(sn.iter()))
-        {
-            for ((o, &p), &v) in o.iter_mut().zip(p).zip(v) {
-                let x = sqrt0(p);
-                let y = c * x + s * (v * T::c(0.5) * recip0(x));
-                *o = y * y;
-            }
-        }
+        pass3(p, v, v, d, [&cs[..], &sn[..]], out, |p, v, _, [c, s]| {
+            let x = sqrt0(p);
+            let y = c * x + s * (v * T::c(0.5) * recip0(x));
+            y * y
+        });
     });
 }
 
@@ -253,17 +298,10 @@ pub(crate) fn geodesic<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize, outs: &m
         {
             (_, *a, *b) = slerp(*a, *b, t);
         }
-        for (((o, p), q), (&a, &b)) in out
-            .chunks_exact_mut(d)
-            .zip(p.chunks_exact(d))
-            .zip(q.chunks_exact(d))
-            .zip(ca.iter().zip(cb.iter()))
-        {
-            for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
-                let y = a.madd(sqrt0(p), b * sqrt0(q));
-                *o = y * y;
-            }
-        }
+        pass3(p, q, q, d, [&ca[..], &cb[..]], out, |p, q, _, [a, b]| {
+            let y = a.madd(sqrt0(p), b * sqrt0(q));
+            y * y
+        });
     });
 }
 
@@ -289,19 +327,13 @@ pub(crate) fn geodesic_velocity<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize,
             *cd = kappa * vmath::cos(t * alpha);
             *cx = -kappa * T::c(2.0) * vmath::sin(half * alpha) * vmath::sin((t - half) * alpha);
         }
-        for (((o, p), q), (((&a, &b), &cd), &cx)) in out
-            .chunks_exact_mut(d)
-            .zip(p.chunks_exact(d))
-            .zip(q.chunks_exact(d))
-            .zip(ca.iter().zip(cb.iter()).zip(cd.iter()).zip(cx.iter()))
-        {
-            for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
-                let (dd, _, x, z) = diff_sum(p, q);
-                let y = a.madd(x, b * z);
-                let ydot = cd.madd(dd, cx * x);
-                *o = T::c(2.0) * y * ydot;
-            }
-        }
+        let s = [&ca[..], &cb[..], &cd[..], &cx[..]];
+        pass3(p, q, q, d, s, out, |p, q, _, [a, b, cd, cx]| {
+            let (dd, _, x, z) = diff_sum(p, q);
+            let y = a.madd(x, b * z);
+            let ydot = cd.madd(dd, cx * x);
+            T::c(2.0) * y * ydot
+        });
     });
 }
 
@@ -319,19 +351,11 @@ pub(crate) fn transport<T: Real>(ps: &[T], qs: &[T], vs: &[T], d: usize, outs: &
         for (zw, &xz) in zw[..n].iter_mut().zip(&xz[..n]) {
             *zw /= T::one() + xz;
         }
-        for ((((o, p), q), v), &k) in out
-            .chunks_exact_mut(d)
-            .zip(p.chunks_exact(d))
-            .zip(q.chunks_exact(d))
-            .zip(v.chunks_exact(d))
-            .zip(zw.iter())
-        {
-            for (((o, &p), &q), &v) in o.iter_mut().zip(p).zip(q).zip(v) {
-                let (x, z) = (sqrt0(p), sqrt0(q));
-                let w = v * T::c(0.5) * recip0(x);
-                *o = T::c(2.0) * z * (-k).madd(x + z, w);
-            }
-        }
+        pass3(p, q, v, d, [&zw[..]], out, |p, q, v, [k]| {
+            let (x, z) = (sqrt0(p), sqrt0(q));
+            let w = v * T::c(0.5) * recip0(x);
+            T::c(2.0) * z * (-k).madd(x + z, w)
+        });
     });
 }
 
