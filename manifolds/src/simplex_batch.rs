@@ -157,8 +157,40 @@ fn pass3<T: Real, const M: usize>(
     out: &mut [T],
     f: impl Fn(T, T, T, [T; M]) -> T,
 ) {
-    let n = out.len() / d;
+    #[inline(always)]
+    fn fixed<T: Real, const M: usize, const N: usize>(
+        a: &[T],
+        b: &[T],
+        c: &[T],
+        s: [&[T]; M],
+        out: &mut [T],
+        f: &impl Fn(T, T, T, [T; M]) -> T,
+    ) {
+        for (i, (((o, a), b), c)) in out
+            .chunks_exact_mut(N)
+            .zip(a.chunks_exact(N))
+            .zip(b.chunks_exact(N))
+            .zip(c.chunks_exact(N))
+            .enumerate()
+        {
+            let mut si = [T::zero(); M];
+            for m in 0..M {
+                si[m] = s[m][i];
+            }
+            for k in 0..N {
+                o[k] = f(a[k], b[k], c[k], si);
+            }
+        }
+    }
     if d < FLAT_MAX {
+        match d {
+            2 => return fixed::<T, M, 2>(a, b, c, s, out, &f),
+            3 => return fixed::<T, M, 3>(a, b, c, s, out, &f),
+            4 => return fixed::<T, M, 4>(a, b, c, s, out, &f),
+            5 => return fixed::<T, M, 5>(a, b, c, s, out, &f),
+            _ => {}
+        }
+        let n = out.len() / d;
         let mut buf = [[T::zero(); BLOCK * FLAT_MAX]; M];
         for (buf, s) in buf.iter_mut().zip(s) {
             for (row, &v) in buf[..n * d].chunks_exact_mut(d).zip(&s[..n]) {
