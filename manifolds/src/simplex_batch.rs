@@ -132,12 +132,78 @@ where
 }
 
 /// $(C^2, A^2)$ per row, accumulated as in `simplex::chord_anti`.
+///
+/// Rows of [`FLAT_MAX`] or more coordinates use one square root per coordinate instead of two:
+/// with $s = \sqrt{pq}$, $(\sqrt p + \sqrt q)^2 = p + q + 2s$ and $(\sqrt q - \sqrt p)^2 = (q -
+/// p)^2 / (p + q + 2s)$, all terms non-negative (no cancellation). Where $pq$ is below
+/// [`tiny_pq`] with $p, q > 0$ (underflow of the product) the row is recomputed with the
+/// two-root form and `tiny[i]` is set, so that pass 3 can use the same rule.
 #[inline(always)]
-fn chord_anti_rows<T: Real>(p: &[T], q: &[T], d: usize, c2: &mut [T], a2: &mut [T]) {
-    reduce2(p, q, q, d, c2, a2, |p, q, _, c, a| {
+fn chord_anti_rows<T: Real>(
+    p: &[T],
+    q: &[T],
+    d: usize,
+    c2: &mut [T],
+    a2: &mut [T],
+    tiny: &mut [bool],
+) {
+    let exact = |p: T, q: T, _: T, c: T, a: T| {
         let (dd, e, _, _) = diff_sum(p, q);
         (dd.madd(dd, c), e.madd(e, a))
-    });
+    };
+    if d < FLAT_MAX {
+        reduce2(p, q, q, d, c2, a2, exact);
+        return;
+    }
+    const L: usize = 8;
+    let m = d / L * L;
+    let lim = tiny_pq::<T>();
+    let term = |p: T, q: T, c: T, a: T, t: bool| {
+        let (pm, qm) = (p.max(T::zero()), q.max(T::zero()));
+        let pq = pm * qm;
+        let e2 = pm + qm + T::c(2.0) * pq.sqrt();
+        let dq = qm - pm;
+        let r = dq * dq / e2;
+        let r = if e2 > T::zero() { r } else { T::zero() };
+        (
+            c + r,
+            a + e2,
+            t | (pq < lim && pm > T::zero() && qm > T::zero()),
+        )
+    };
+    for ((((c2, a2), tiny), p), q) in c2
+        .iter_mut()
+        .zip(a2.iter_mut())
+        .zip(tiny.iter_mut())
+        .zip(p.chunks_exact(d))
+        .zip(q.chunks_exact(d))
+    {
+        let (mut u, mut v, mut t) = ([T::zero(); L], [T::zero(); L], [false; L]);
+        for (p, q) in p[..m].chunks_exact(L).zip(q[..m].chunks_exact(L)) {
+            for j in 0..L {
+                (u[j], v[j], t[j]) = term(p[j], q[j], u[j], v[j], t[j]);
+            }
+        }
+        for j in m..d {
+            (u[0], v[0], t[0]) = term(p[j], q[j], u[0], v[0], t[0]);
+        }
+        let h = |x: [T; L]| ((x[0] + x[4]) + (x[2] + x[6])) + ((x[1] + x[5]) + (x[3] + x[7]));
+        *tiny = t.iter().any(|&t| t);
+        if *tiny {
+            let (c, a) = (core::slice::from_mut(c2), core::slice::from_mut(a2));
+            reduce2(p, q, q, d, c, a, exact);
+        } else {
+            *c2 = h(u);
+            *a2 = h(v);
+        }
+    }
+}
+
+/// Products $pq$ below this (with $p, q > 0$) may have lost bits to underflow: the wide-row
+/// one-root forms are not used for that row (`MIN_POSITIVE / ε`).
+#[inline(always)]
+fn tiny_pq<T: Real>() -> T {
+    T::min_positive_value() / T::epsilon()
 }
 
 /// Rows narrower than this run pass 3 over the flat block with the row scalars broadcast per
@@ -244,7 +310,15 @@ pub(crate) fn dist<T: Real>(ps: &[T], qs: &[T], d: usize, ds: &mut [T]) {
     blocks(ds, 1, ps.len() * 2 + ds.len(), |r0, n, out| {
         let r = r0 * d..(r0 + n) * d;
         let (mut c2, mut a2) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
-        chord_anti_rows(&ps[r.clone()], &qs[r], d, &mut c2[..n], &mut a2[..n]);
+        let mut tiny = [false; BLOCK];
+        chord_anti_rows(
+            &ps[r.clone()],
+            &qs[r],
+            d,
+            &mut c2[..n],
+            &mut a2[..n],
+            &mut tiny[..n],
+        );
         for ((o, &c2), &a2) in out.iter_mut().zip(&c2[..n]).zip(&a2[..n]) {
             *o = T::c(4.0) * vmath::atan2(c2.sqrt(), a2.sqrt());
         }
@@ -257,7 +331,8 @@ pub(crate) fn log<T: Real>(ps: &[T], qs: &[T], d: usize, outs: &mut [T]) {
         let r = r0 * d..(r0 + n) * d;
         let (p, q) = (&ps[r.clone()], &qs[r]);
         let (mut c2, mut a2) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
-        chord_anti_rows(p, q, d, &mut c2[..n], &mut a2[..n]);
+        let mut tiny = [false; BLOCK];
+        chord_anti_rows(p, q, d, &mut c2[..n], &mut a2[..n], &mut tiny[..n]);
         let (k2, sigma) = (&mut c2, &mut a2);
         for (k2, sigma) in k2[..n].iter_mut().zip(sigma[..n].iter_mut()) {
             let (c2, a2) = (*k2, *sigma);
@@ -267,18 +342,45 @@ pub(crate) fn log<T: Real>(ps: &[T], qs: &[T], d: usize, outs: &mut [T]) {
             *sigma = if r2 > T::zero() { s } else { T::zero() };
             *k2 = T::c(2.0) * vmath::x_over_sin(alpha);
         }
-        pass3(
-            p,
-            q,
-            q,
-            d,
-            [&k2[..], &sigma[..]],
-            out,
-            |p, q, _, [k2, sigma]| {
-                let (dd, _, x, _) = diff_sum(p, q);
-                k2 * x.madd(dd, sigma * p)
-            },
-        );
+        if d < FLAT_MAX {
+            pass3(
+                p,
+                q,
+                q,
+                d,
+                [&k2[..], &sigma[..]],
+                out,
+                |p, q, _, [k2, sigma]| {
+                    let (dd, _, x, _) = diff_sum(p, q);
+                    k2 * x.madd(dd, sigma * p)
+                },
+            );
+            return;
+        }
+        // Wide rows: √p (√q − √p) = (q − p)(p + √(pq)) / (p + q + 2√(pq)), one root.
+        for ((((o, p), q), (&k2, &sigma)), &tiny) in out
+            .chunks_exact_mut(d)
+            .zip(p.chunks_exact(d))
+            .zip(q.chunks_exact(d))
+            .zip(k2.iter().zip(sigma.iter()))
+            .zip(tiny.iter())
+        {
+            if tiny {
+                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                    let (dd, _, x, _) = diff_sum(p, q);
+                    *o = k2 * x.madd(dd, sigma * p);
+                }
+            } else {
+                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                    let (pm, qm) = (p.max(T::zero()), q.max(T::zero()));
+                    let s = (pm * qm).sqrt();
+                    let e2 = pm + qm + T::c(2.0) * s;
+                    let xd = (qm - pm) * (pm + s) / e2;
+                    let xd = if e2 > T::zero() { xd } else { T::zero() };
+                    *o = k2 * (xd + sigma * p);
+                }
+            }
+        }
     });
 }
 
@@ -288,9 +390,10 @@ pub(crate) fn exp<T: Real>(ps: &[T], vs: &[T], d: usize, outs: &mut [T]) {
         let r = r0 * d..(r0 + n) * d;
         let (p, v) = (&ps[r.clone()], &vs[r]);
         let (mut cs, mut sn) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
+        // θ² = Σ v²/(4p) (no root; 0 where p ≤ 0, the face convention).
         reduce2(p, v, v, d, &mut cs[..n], &mut sn[..n], |p, v, _, t2, z| {
-            let w = v * T::c(0.5) * recip0(sqrt0(p));
-            (w.madd(w, t2), z)
+            let w2 = T::c(0.25) * v * v / p;
+            (t2 + if p > T::zero() { w2 } else { T::zero() }, z)
         });
         for (c, s) in cs[..n].iter_mut().zip(sn[..n].iter_mut()) {
             let theta = c.sqrt();
@@ -322,7 +425,8 @@ pub(crate) fn geodesic<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize, outs: &m
         let r = r0 * d..(r0 + n) * d;
         let (p, q) = (&ps[r.clone()], &qs[r]);
         let (mut ca, mut cb) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
-        chord_anti_rows(p, q, d, &mut ca[..n], &mut cb[..n]);
+        let mut tiny = [false; BLOCK];
+        chord_anti_rows(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n]);
         for ((a, b), &t) in ca[..n]
             .iter_mut()
             .zip(cb[..n].iter_mut())
@@ -330,10 +434,35 @@ pub(crate) fn geodesic<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize, outs: &m
         {
             (_, *a, *b) = slerp(*a, *b, t);
         }
-        pass3(p, q, q, d, [&ca[..], &cb[..]], out, |p, q, _, [a, b]| {
-            let y = a.madd(sqrt0(p), b * sqrt0(q));
-            y * y
-        });
+        if d < FLAT_MAX {
+            pass3(p, q, q, d, [&ca[..], &cb[..]], out, |p, q, _, [a, b]| {
+                let y = a.madd(sqrt0(p), b * sqrt0(q));
+                y * y
+            });
+            return;
+        }
+        // Wide rows with a, b ≥ 0 (t in [0, 1]): y² = a²p + b²q + 2ab√(pq), one root and no
+        // cancellation.
+        for ((((o, p), q), (&a, &b)), &tiny) in out
+            .chunks_exact_mut(d)
+            .zip(p.chunks_exact(d))
+            .zip(q.chunks_exact(d))
+            .zip(ca.iter().zip(cb.iter()))
+            .zip(tiny.iter())
+        {
+            if tiny || a < T::zero() || b < T::zero() {
+                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                    let y = a.madd(sqrt0(p), b * sqrt0(q));
+                    *o = y * y;
+                }
+            } else {
+                let (aa, bb, ab2) = (a * a, b * b, T::c(2.0) * a * b);
+                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                    let (pm, qm) = (p.max(T::zero()), q.max(T::zero()));
+                    *o = aa.madd(pm, bb.madd(qm, ab2 * (pm * qm).sqrt()));
+                }
+            }
+        }
     });
 }
 
@@ -344,7 +473,8 @@ pub(crate) fn geodesic_velocity<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize,
         let (p, q) = (&ps[r.clone()], &qs[r]);
         let (mut ca, mut cb) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
         let (mut cd, mut cx) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
-        chord_anti_rows(p, q, d, &mut ca[..n], &mut cb[..n]);
+        let mut tiny = [false; BLOCK];
+        chord_anti_rows(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n]);
         let half = T::c(0.5);
         for ((((a, b), cd), cx), &t) in ca[..n]
             .iter_mut()
@@ -661,5 +791,41 @@ mod tests {
         }
         assert!((ds[0] - core::f64::consts::PI).abs() < 1e-15);
         assert_eq!(crate::vmath::atan2(0.0f64, 0.0), 0.0);
+
+        // Wide rows whose products p_i q_i underflow take the two-root path (`tiny`).
+        let k = 64;
+        let m = Simplex::<f64>::new(k - 1).unwrap();
+        let mut p: Vec<f64> = (0..k)
+            .map(|i| if i % 3 == 0 { 1e-170 } else { 1.0 + i as f64 })
+            .collect();
+        let mut q: Vec<f64> = (0..k)
+            .map(|i| if i % 3 == 0 { 3e-170 } else { 2.0 + i as f64 })
+            .collect();
+        for x in [&mut p, &mut q] {
+            let s: f64 = x.iter().sum();
+            x.iter_mut().for_each(|v| *v /= s);
+        }
+        let mut o = vec![0.0; k];
+        let mut w = vec![0.0; k];
+        m.log_batch_into(&p, &q, &mut o);
+        m.log_into(&p, &q, &mut w);
+        for i in 0..k {
+            assert!(
+                (o[i] - w[i]).abs() <= 1e-14 * w[i].abs(),
+                "log {i}: {} vs {}",
+                o[i],
+                w[i]
+            );
+        }
+        m.geodesic_batch_into(&p, &q, &[0.3], &mut o);
+        m.geodesic_into(&p, &q, 0.3, &mut w);
+        for i in 0..k {
+            assert!(
+                (o[i] - w[i]).abs() <= 1e-14 * w[i].abs(),
+                "geodesic {i}: {} vs {}",
+                o[i],
+                w[i]
+            );
+        }
     }
 }
