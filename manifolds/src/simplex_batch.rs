@@ -158,18 +158,17 @@ fn chord_anti_rows<T: Real>(
     const L: usize = 8;
     let m = d / L * L;
     let lim = tiny_pq::<T>();
-    let term = |p: T, q: T, c: T, a: T, t: bool| {
+    // The smallest product p_i q_i over the coordinates where both are positive, tracked in
+    // float lanes (a bool flag would stop the loop from vectorising).
+    let term = |p: T, q: T, c: T, a: T, t: T| {
         let (pm, qm) = (p.max(T::zero()), q.max(T::zero()));
         let pq = pm * qm;
         let e2 = pm + qm + T::c(2.0) * pq.sqrt();
         let dq = qm - pm;
         let r = dq * dq / e2;
         let r = if e2 > T::zero() { r } else { T::zero() };
-        (
-            c + r,
-            a + e2,
-            t | (pq < lim && pm > T::zero() && qm > T::zero()),
-        )
+        let both = pm > T::zero() && qm > T::zero();
+        (c + r, a + e2, t.min(if both { pq } else { T::infinity() }))
     };
     for ((((c2, a2), tiny), p), q) in c2
         .iter_mut()
@@ -178,7 +177,7 @@ fn chord_anti_rows<T: Real>(
         .zip(p.chunks_exact(d))
         .zip(q.chunks_exact(d))
     {
-        let (mut u, mut v, mut t) = ([T::zero(); L], [T::zero(); L], [false; L]);
+        let (mut u, mut v, mut t) = ([T::zero(); L], [T::zero(); L], [T::infinity(); L]);
         for (p, q) in p[..m].chunks_exact(L).zip(q[..m].chunks_exact(L)) {
             for j in 0..L {
                 (u[j], v[j], t[j]) = term(p[j], q[j], u[j], v[j], t[j]);
@@ -188,7 +187,7 @@ fn chord_anti_rows<T: Real>(
             (u[0], v[0], t[0]) = term(p[j], q[j], u[0], v[0], t[0]);
         }
         let h = |x: [T; L]| ((x[0] + x[4]) + (x[2] + x[6])) + ((x[1] + x[5]) + (x[3] + x[7]));
-        *tiny = t.iter().any(|&t| t);
+        *tiny = t.iter().any(|&t| t < lim);
         if *tiny {
             let (c, a) = (core::slice::from_mut(c2), core::slice::from_mut(a2));
             reduce2(p, q, q, d, c, a, exact);
