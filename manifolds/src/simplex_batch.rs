@@ -198,6 +198,80 @@ fn chord_anti_rows<T: Real>(
     }
 }
 
+/// Wide rows only (`d ≥ FLAT_MAX`): [`chord_anti_rows`] that also stores a per-coordinate
+/// quantity into the output block `out` (used as scratch by pass 3): with $s = \sqrt{pq}$ and
+/// $e^2 = p + q + 2s$, `STORE = 0` stores $\sqrt p(\sqrt q - \sqrt p) = (q - p)(p + s)/e^2$
+/// (for `log`), `STORE = 1` stores $s$ (for `geodesic` and the velocity). One root and one
+/// division per coordinate. Rows flagged `tiny` are recomputed exactly and leave `out` to the
+/// caller.
+#[inline(always)]
+fn chord_anti_store<T: Real, const STORE: u8>(
+    p: &[T],
+    q: &[T],
+    d: usize,
+    c2: &mut [T],
+    a2: &mut [T],
+    tiny: &mut [bool],
+    out: &mut [T],
+) {
+    let exact = |p: T, q: T, _: T, c: T, a: T| {
+        let (dd, e, _, _) = diff_sum(p, q);
+        (dd.madd(dd, c), e.madd(e, a))
+    };
+    const L: usize = 8;
+    let m = d / L * L;
+    let lim = tiny_pq::<T>();
+    let term = |p: T, q: T, c: T, a: T, t: T| {
+        let (pm, qm) = (p.max(T::zero()), q.max(T::zero()));
+        let pq = pm * qm;
+        let s = pq.sqrt();
+        let e2 = pm + qm + T::c(2.0) * s;
+        let dq = qm - pm;
+        let inv = T::one() / e2;
+        let inv = if e2 > T::zero() { inv } else { T::zero() };
+        let r = dq * dq * inv;
+        let both = pm > T::zero() && qm > T::zero();
+        let st = if STORE == 0 { dq * (pm + s) * inv } else { s };
+        (
+            c + r,
+            a + e2,
+            t.min(if both { pq } else { T::infinity() }),
+            st,
+        )
+    };
+    for (((((c2, a2), tiny), p), q), o) in c2
+        .iter_mut()
+        .zip(a2.iter_mut())
+        .zip(tiny.iter_mut())
+        .zip(p.chunks_exact(d))
+        .zip(q.chunks_exact(d))
+        .zip(out.chunks_exact_mut(d))
+    {
+        let (mut u, mut v, mut t) = ([T::zero(); L], [T::zero(); L], [T::infinity(); L]);
+        for ((p, q), o) in p[..m]
+            .chunks_exact(L)
+            .zip(q[..m].chunks_exact(L))
+            .zip(o[..m].chunks_exact_mut(L))
+        {
+            for j in 0..L {
+                (u[j], v[j], t[j], o[j]) = term(p[j], q[j], u[j], v[j], t[j]);
+            }
+        }
+        for j in m..d {
+            (u[0], v[0], t[0], o[j]) = term(p[j], q[j], u[0], v[0], t[0]);
+        }
+        let h = |x: [T; L]| ((x[0] + x[4]) + (x[2] + x[6])) + ((x[1] + x[5]) + (x[3] + x[7]));
+        *tiny = t.iter().any(|&t| t < lim);
+        if *tiny {
+            let (c, a) = (core::slice::from_mut(c2), core::slice::from_mut(a2));
+            reduce2(p, q, q, d, c, a, exact);
+        } else {
+            *c2 = h(u);
+            *a2 = h(v);
+        }
+    }
+}
+
 /// Products $pq$ below this (with $p, q > 0$) may have lost bits to underflow: the wide-row
 /// one-root forms are not used for that row (`MIN_POSITIVE / ε`).
 #[inline(always)]
@@ -331,7 +405,11 @@ pub(crate) fn log<T: Real>(ps: &[T], qs: &[T], d: usize, outs: &mut [T]) {
         let (p, q) = (&ps[r.clone()], &qs[r]);
         let (mut c2, mut a2) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
         let mut tiny = [false; BLOCK];
-        chord_anti_rows(p, q, d, &mut c2[..n], &mut a2[..n], &mut tiny[..n]);
+        if d < FLAT_MAX {
+            chord_anti_rows(p, q, d, &mut c2[..n], &mut a2[..n], &mut tiny[..n]);
+        } else {
+            chord_anti_store::<T, 0>(p, q, d, &mut c2[..n], &mut a2[..n], &mut tiny[..n], out);
+        }
         let (k2, sigma) = (&mut c2, &mut a2);
         for (k2, sigma) in k2[..n].iter_mut().zip(sigma[..n].iter_mut()) {
             let (c2, a2) = (*k2, *sigma);
@@ -370,13 +448,9 @@ pub(crate) fn log<T: Real>(ps: &[T], qs: &[T], d: usize, outs: &mut [T]) {
                     *o = k2 * x.madd(dd, sigma * p);
                 }
             } else {
-                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
-                    let (pm, qm) = (p.max(T::zero()), q.max(T::zero()));
-                    let s = (pm * qm).sqrt();
-                    let e2 = pm + qm + T::c(2.0) * s;
-                    let xd = (qm - pm) * (pm + s) / e2;
-                    let xd = if e2 > T::zero() { xd } else { T::zero() };
-                    *o = k2 * (xd + sigma * p);
+                // `o` holds √p (√q − √p) from pass 1.
+                for (o, &p) in o.iter_mut().zip(p) {
+                    *o = k2 * sigma.madd(p, *o);
                 }
             }
         }
@@ -425,7 +499,11 @@ pub(crate) fn geodesic<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize, outs: &m
         let (p, q) = (&ps[r.clone()], &qs[r]);
         let (mut ca, mut cb) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
         let mut tiny = [false; BLOCK];
-        chord_anti_rows(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n]);
+        if d < FLAT_MAX {
+            chord_anti_rows(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n]);
+        } else {
+            chord_anti_store::<T, 1>(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n], out);
+        }
         for ((a, b), &t) in ca[..n]
             .iter_mut()
             .zip(cb[..n].iter_mut())
@@ -456,9 +534,10 @@ pub(crate) fn geodesic<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize, outs: &m
                 }
             } else {
                 let (aa, bb, ab2) = (a * a, b * b, T::c(2.0) * a * b);
+                // `o` holds √(pq) from pass 1.
                 for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
                     let (pm, qm) = (p.max(T::zero()), q.max(T::zero()));
-                    *o = aa.madd(pm, bb.madd(qm, ab2 * (pm * qm).sqrt()));
+                    *o = aa.madd(pm, bb.madd(qm, ab2 * *o));
                 }
             }
         }
@@ -473,7 +552,11 @@ pub(crate) fn geodesic_velocity<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize,
         let (mut ca, mut cb) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
         let (mut cd, mut cx) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
         let mut tiny = [false; BLOCK];
-        chord_anti_rows(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n]);
+        if d < FLAT_MAX {
+            chord_anti_rows(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n]);
+        } else {
+            chord_anti_store::<T, 1>(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n], out);
+        }
         let half = T::c(0.5);
         for ((((a, b), cd), cx), &t) in ca[..n]
             .iter_mut()
@@ -488,13 +571,44 @@ pub(crate) fn geodesic_velocity<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize,
             *cd = kappa * vmath::cos(t * alpha);
             *cx = -kappa * T::c(2.0) * vmath::sin(half * alpha) * vmath::sin((t - half) * alpha);
         }
-        let s = [&ca[..], &cb[..], &cd[..], &cx[..]];
-        pass3(p, q, q, d, s, out, |p, q, _, [a, b, cd, cx]| {
+        let exact = |p: T, q: T, a: T, b: T, cd: T, cx: T| {
             let (dd, _, x, z) = diff_sum(p, q);
             let y = a.madd(x, b * z);
             let ydot = cd.madd(dd, cx * x);
             T::c(2.0) * y * ydot
-        });
+        };
+        if d < FLAT_MAX {
+            let s = [&ca[..], &cb[..], &cd[..], &cx[..]];
+            pass3(p, q, q, d, s, out, |p, q, _, [a, b, cd, cx]| {
+                exact(p, q, a, b, cd, cx)
+            });
+            return;
+        }
+        // Wide rows with a, b ≥ 0, with s = √(pq) from pass 1 and e² = p + q + 2s:
+        // y (√q − √p) = (q − p)(ap + (a + b)s + bq)/e², y √p = ap + bs.
+        for (i, ((o, p), q)) in out
+            .chunks_exact_mut(d)
+            .zip(p.chunks_exact(d))
+            .zip(q.chunks_exact(d))
+            .enumerate()
+        {
+            let (a, b, cd, cx) = (ca[i], cb[i], cd[i], cx[i]);
+            if tiny[i] || a < T::zero() || b < T::zero() {
+                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                    *o = exact(p, q, a, b, cd, cx);
+                }
+            } else {
+                let ab = a + b;
+                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                    let (pm, qm, s) = (p.max(T::zero()), q.max(T::zero()), *o);
+                    let e2 = pm + qm + T::c(2.0) * s;
+                    let yd = (qm - pm) * a.madd(pm, ab.madd(s, b * qm)) / e2;
+                    let yd = if e2 > T::zero() { yd } else { T::zero() };
+                    let yx = a.madd(pm, b * s);
+                    *o = T::c(2.0) * cd.madd(yd, cx * yx);
+                }
+            }
+        }
     });
 }
 
@@ -819,9 +933,21 @@ mod tests {
         m.geodesic_batch_into(&p, &q, &[0.3], &mut o);
         m.geodesic_into(&p, &q, 0.3, &mut w);
         for i in 0..k {
+            let tol = 1e-14 * w[i].abs();
             assert!(
-                (o[i] - w[i]).abs() <= 1e-14 * w[i].abs(),
+                (o[i] - w[i]).abs() <= tol,
                 "geodesic {i}: {} vs {}",
+                o[i],
+                w[i]
+            );
+        }
+        m.geodesic_velocity_batch_into(&p, &q, &[0.3], &mut o);
+        m.geodesic_velocity_into(&p, &q, 0.3, &mut w);
+        for i in 0..k {
+            let tol = 1e-14 * w[i].abs();
+            assert!(
+                (o[i] - w[i]).abs() <= tol,
+                "velocity {i}: {} vs {}",
                 o[i],
                 w[i]
             );
