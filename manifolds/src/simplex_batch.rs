@@ -218,9 +218,32 @@ fn chord_anti_store<T: Real, const STORE: u8>(
         let (dd, e, _, _) = diff_sum(p, q);
         (dd.madd(dd, c), e.madd(e, a))
     };
-    const L: usize = 8;
-    let m = d / L * L;
-    let lim = tiny_pq::<T>();
+    #[inline(always)]
+    fn fixed<T: Real, const N: usize>(
+        p: &[T],
+        q: &[T],
+        c2: &mut [T],
+        a2: &mut [T],
+        tiny: &mut [bool],
+        out: &mut [T],
+        term: &impl Fn(T, T, T, T, T) -> (T, T, T, T),
+    ) {
+        let lim = tiny_pq::<T>();
+        for (((((c2, a2), tiny), p), q), o) in c2
+            .iter_mut()
+            .zip(a2.iter_mut())
+            .zip(tiny.iter_mut())
+            .zip(p.chunks_exact(N))
+            .zip(q.chunks_exact(N))
+            .zip(out.chunks_exact_mut(N))
+        {
+            let (mut c, mut a, mut t) = (T::zero(), T::zero(), T::infinity());
+            for k in 0..N {
+                (c, a, t, o[k]) = term(p[k], q[k], c, a, t);
+            }
+            (*c2, *a2, *tiny) = (c, a, t < lim);
+        }
+    }
     let term = |p: T, q: T, c: T, a: T, t: T| {
         let (pm, qm) = (p.max(T::zero()), q.max(T::zero()));
         let pq = pm * qm;
@@ -239,6 +262,31 @@ fn chord_anti_store<T: Real, const STORE: u8>(
             st,
         )
     };
+    match d {
+        2 => fixed::<T, 2>(p, q, c2, a2, tiny, out, &term),
+        3 => fixed::<T, 3>(p, q, c2, a2, tiny, out, &term),
+        4 => fixed::<T, 4>(p, q, c2, a2, tiny, out, &term),
+        5 => fixed::<T, 5>(p, q, c2, a2, tiny, out, &term),
+        _ => {}
+    }
+    if (2..=5).contains(&d) {
+        // Rare rows with underflowing products: exact sums (pass 3 redoes them too).
+        for (((c2, a2), &tiny), (p, q)) in c2
+            .iter_mut()
+            .zip(a2.iter_mut())
+            .zip(tiny.iter())
+            .zip(p.chunks_exact(d).zip(q.chunks_exact(d)))
+        {
+            if tiny {
+                let (c, a) = (core::slice::from_mut(c2), core::slice::from_mut(a2));
+                reduce2(p, q, q, d, c, a, exact);
+            }
+        }
+        return;
+    }
+    const L: usize = 8;
+    let m = d / L * L;
+    let lim = tiny_pq::<T>();
     for (((((c2, a2), tiny), p), q), o) in c2
         .iter_mut()
         .zip(a2.iter_mut())
@@ -284,7 +332,7 @@ fn tiny_pq<T: Real>() -> T {
 /// over their coordinates.
 const FLAT_MAX: usize = 16;
 
-/// Pass 3: `out[i, k] = f(a[i, k], b[i, k], c[i, k], [s_0[i], …, s_{M-1}[i]])` over a block of
+/// Pass 3: `out[i, k] = f(a[i, k], b[i, k], c[i, k], out[i, k], [s_0[i], …, s_{M-1}[i]])` over a block of
 /// `out.len() / d` rows.
 #[inline(always)]
 fn pass3<T: Real, const M: usize>(
@@ -294,7 +342,7 @@ fn pass3<T: Real, const M: usize>(
     d: usize,
     s: [&[T]; M],
     out: &mut [T],
-    f: impl Fn(T, T, T, [T; M]) -> T,
+    f: impl Fn(T, T, T, T, [T; M]) -> T,
 ) {
     #[inline(always)]
     fn fixed<T: Real, const M: usize, const N: usize>(
@@ -303,7 +351,7 @@ fn pass3<T: Real, const M: usize>(
         c: &[T],
         s: [&[T]; M],
         out: &mut [T],
-        f: &impl Fn(T, T, T, [T; M]) -> T,
+        f: &impl Fn(T, T, T, T, [T; M]) -> T,
     ) {
         for (i, (((o, a), b), c)) in out
             .chunks_exact_mut(N)
@@ -317,7 +365,7 @@ fn pass3<T: Real, const M: usize>(
                 si[m] = s[m][i];
             }
             for k in 0..N {
-                o[k] = f(a[k], b[k], c[k], si);
+                o[k] = f(a[k], b[k], c[k], o[k], si);
             }
         }
     }
@@ -341,7 +389,7 @@ fn pass3<T: Real, const M: usize>(
             for m in 0..M {
                 sj[m] = buf[m][j];
             }
-            *o = f(a, b, c, sj);
+            *o = f(a, b, c, *o, sj);
         }
     } else {
         for (i, (((o, a), b), c)) in out
@@ -356,7 +404,7 @@ fn pass3<T: Real, const M: usize>(
                 si[m] = s[m][i];
             }
             for (((o, &a), &b), &c) in o.iter_mut().zip(a).zip(b).zip(c) {
-                *o = f(a, b, c, si);
+                *o = f(a, b, c, *o, si);
             }
         }
     }
@@ -405,11 +453,7 @@ pub(crate) fn log<T: Real>(ps: &[T], qs: &[T], d: usize, outs: &mut [T]) {
         let (p, q) = (&ps[r.clone()], &qs[r]);
         let (mut c2, mut a2) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
         let mut tiny = [false; BLOCK];
-        if d < FLAT_MAX {
-            chord_anti_rows(p, q, d, &mut c2[..n], &mut a2[..n], &mut tiny[..n]);
-        } else {
-            chord_anti_store::<T, 0>(p, q, d, &mut c2[..n], &mut a2[..n], &mut tiny[..n], out);
-        }
+        chord_anti_store::<T, 0>(p, q, d, &mut c2[..n], &mut a2[..n], &mut tiny[..n], out);
         let (k2, sigma) = (&mut c2, &mut a2);
         for (k2, sigma) in k2[..n].iter_mut().zip(sigma[..n].iter_mut()) {
             let (c2, a2) = (*k2, *sigma);
@@ -419,42 +463,48 @@ pub(crate) fn log<T: Real>(ps: &[T], qs: &[T], d: usize, outs: &mut [T]) {
             *sigma = if r2 > T::zero() { s } else { T::zero() };
             *k2 = T::c(2.0) * vmath::x_over_sin(alpha);
         }
-        if d < FLAT_MAX {
-            pass3(
-                p,
-                q,
-                q,
-                d,
-                [&k2[..], &sigma[..]],
-                out,
-                |p, q, _, [k2, sigma]| {
-                    let (dd, _, x, _) = diff_sum(p, q);
-                    k2 * x.madd(dd, sigma * p)
-                },
-            );
-            return;
-        }
-        // Wide rows: √p (√q − √p) = (q − p)(p + √(pq)) / (p + q + 2√(pq)), one root.
-        for ((((o, p), q), (&k2, &sigma)), &tiny) in out
-            .chunks_exact_mut(d)
-            .zip(p.chunks_exact(d))
-            .zip(q.chunks_exact(d))
-            .zip(k2.iter().zip(sigma.iter()))
-            .zip(tiny.iter())
-        {
-            if tiny {
-                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
-                    let (dd, _, x, _) = diff_sum(p, q);
-                    *o = k2 * x.madd(dd, sigma * p);
-                }
-            } else {
-                // `o` holds √p (√q − √p) from pass 1.
-                for (o, &p) in o.iter_mut().zip(p) {
-                    *o = k2 * sigma.madd(p, *o);
-                }
+        // `out` holds √p (√q − √p) from pass 1.
+        pass3(
+            p,
+            q,
+            q,
+            d,
+            [&k2[..], &sigma[..]],
+            out,
+            |p, _, _, o, [k2, sigma]| k2 * sigma.madd(p, o),
+        );
+        fix_rows(p, q, d, &tiny[..n], out, |p, q, o, i| {
+            for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                let (dd, _, x, _) = diff_sum(p, q);
+                *o = k2[i] * x.madd(dd, sigma[i] * p);
             }
-        }
+        });
     });
+}
+
+/// Rare-path fixup: `f(p_row, q_row, out_row, i)` on the rows with `flag[i]`.
+#[inline(always)]
+fn fix_rows<T: Real>(
+    p: &[T],
+    q: &[T],
+    d: usize,
+    flag: &[bool],
+    out: &mut [T],
+    f: impl Fn(&[T], &[T], &mut [T], usize),
+) {
+    if !flag.iter().any(|&f| f) {
+        return;
+    }
+    for (i, ((o, p), q)) in out
+        .chunks_exact_mut(d)
+        .zip(p.chunks_exact(d))
+        .zip(q.chunks_exact(d))
+        .enumerate()
+    {
+        if flag[i] {
+            f(p, q, o, i);
+        }
+    }
 }
 
 /// $\exp_p v = (\cos\theta\\,\sqrt p + \operatorname{sinc}\theta\\,v/(2\sqrt p))^{\odot 2}$ per row.
@@ -473,7 +523,7 @@ pub(crate) fn exp<T: Real>(ps: &[T], vs: &[T], d: usize, outs: &mut [T]) {
             *c = vmath::cos(theta);
             *s = vmath::sinc(theta);
         }
-        pass3(p, v, v, d, [&cs[..], &sn[..]], out, |p, v, _, [c, s]| {
+        pass3(p, v, v, d, [&cs[..], &sn[..]], out, |p, v, _, _, [c, s]| {
             let x = sqrt0(p);
             let y = c * x + s * (v * T::c(0.5) * recip0(x));
             y * y
@@ -499,11 +549,7 @@ pub(crate) fn geodesic<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize, outs: &m
         let (p, q) = (&ps[r.clone()], &qs[r]);
         let (mut ca, mut cb) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
         let mut tiny = [false; BLOCK];
-        if d < FLAT_MAX {
-            chord_anti_rows(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n]);
-        } else {
-            chord_anti_store::<T, 1>(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n], out);
-        }
+        chord_anti_store::<T, 1>(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n], out);
         for ((a, b), &t) in ca[..n]
             .iter_mut()
             .zip(cb[..n].iter_mut())
@@ -511,36 +557,22 @@ pub(crate) fn geodesic<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize, outs: &m
         {
             (_, *a, *b) = slerp(*a, *b, t);
         }
-        if d < FLAT_MAX {
-            pass3(p, q, q, d, [&ca[..], &cb[..]], out, |p, q, _, [a, b]| {
-                let y = a.madd(sqrt0(p), b * sqrt0(q));
-                y * y
-            });
-            return;
+        for ((f, &a), &b) in tiny[..n].iter_mut().zip(&ca[..n]).zip(&cb[..n]) {
+            *f = *f || a < T::zero() || b < T::zero();
         }
-        // Wide rows with a, b ≥ 0 (t in [0, 1]): y² = a²p + b²q + 2ab√(pq), one root and no
-        // cancellation.
-        for ((((o, p), q), (&a, &b)), &tiny) in out
-            .chunks_exact_mut(d)
-            .zip(p.chunks_exact(d))
-            .zip(q.chunks_exact(d))
-            .zip(ca.iter().zip(cb.iter()))
-            .zip(tiny.iter())
-        {
-            if tiny || a < T::zero() || b < T::zero() {
-                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
-                    let y = a.madd(sqrt0(p), b * sqrt0(q));
-                    *o = y * y;
-                }
-            } else {
-                let (aa, bb, ab2) = (a * a, b * b, T::c(2.0) * a * b);
-                // `o` holds √(pq) from pass 1.
-                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
-                    let (pm, qm) = (p.max(T::zero()), q.max(T::zero()));
-                    *o = aa.madd(pm, bb.madd(qm, ab2 * *o));
-                }
+        // With a, b ≥ 0 (t in [0, 1]): y² = a²p + b²q + 2ab√(pq), no cancellation; `out`
+        // holds √(pq) from pass 1. Other rows (t outside [0, 1], underflowing products) are
+        // redone with the two-root form.
+        pass3(p, q, q, d, [&ca[..], &cb[..]], out, |p, q, _, s, [a, b]| {
+            let (pm, qm) = (p.max(T::zero()), q.max(T::zero()));
+            (a * a).madd(pm, (b * b).madd(qm, T::c(2.0) * a * b * s))
+        });
+        fix_rows(p, q, d, &tiny[..n], out, |p, q, o, i| {
+            for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                let y = ca[i].madd(sqrt0(p), cb[i] * sqrt0(q));
+                *o = y * y;
             }
-        }
+        });
     });
 }
 
@@ -552,11 +584,7 @@ pub(crate) fn geodesic_velocity<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize,
         let (mut ca, mut cb) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
         let (mut cd, mut cx) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
         let mut tiny = [false; BLOCK];
-        if d < FLAT_MAX {
-            chord_anti_rows(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n]);
-        } else {
-            chord_anti_store::<T, 1>(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n], out);
-        }
+        chord_anti_store::<T, 1>(p, q, d, &mut ca[..n], &mut cb[..n], &mut tiny[..n], out);
         let half = T::c(0.5);
         for ((((a, b), cd), cx), &t) in ca[..n]
             .iter_mut()
@@ -571,44 +599,29 @@ pub(crate) fn geodesic_velocity<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize,
             *cd = kappa * vmath::cos(t * alpha);
             *cx = -kappa * T::c(2.0) * vmath::sin(half * alpha) * vmath::sin((t - half) * alpha);
         }
-        let exact = |p: T, q: T, a: T, b: T, cd: T, cx: T| {
-            let (dd, _, x, z) = diff_sum(p, q);
-            let y = a.madd(x, b * z);
-            let ydot = cd.madd(dd, cx * x);
-            T::c(2.0) * y * ydot
-        };
-        if d < FLAT_MAX {
-            let s = [&ca[..], &cb[..], &cd[..], &cx[..]];
-            pass3(p, q, q, d, s, out, |p, q, _, [a, b, cd, cx]| {
-                exact(p, q, a, b, cd, cx)
-            });
-            return;
+        for ((f, &a), &b) in tiny[..n].iter_mut().zip(&ca[..n]).zip(&cb[..n]) {
+            *f = *f || a < T::zero() || b < T::zero();
         }
-        // Wide rows with a, b ≥ 0, with s = √(pq) from pass 1 and e² = p + q + 2s:
-        // y (√q − √p) = (q − p)(ap + (a + b)s + bq)/e², y √p = ap + bs.
-        for (i, ((o, p), q)) in out
-            .chunks_exact_mut(d)
-            .zip(p.chunks_exact(d))
-            .zip(q.chunks_exact(d))
-            .enumerate()
-        {
-            let (a, b, cd, cx) = (ca[i], cb[i], cd[i], cx[i]);
-            if tiny[i] || a < T::zero() || b < T::zero() {
-                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
-                    *o = exact(p, q, a, b, cd, cx);
-                }
-            } else {
-                let ab = a + b;
-                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
-                    let (pm, qm, s) = (p.max(T::zero()), q.max(T::zero()), *o);
-                    let e2 = pm + qm + T::c(2.0) * s;
-                    let yd = (qm - pm) * a.madd(pm, ab.madd(s, b * qm)) / e2;
-                    let yd = if e2 > T::zero() { yd } else { T::zero() };
-                    let yx = a.madd(pm, b * s);
-                    *o = T::c(2.0) * cd.madd(yd, cx * yx);
-                }
+        // With a, b ≥ 0, s = √(pq) (in `out` from pass 1) and e² = p + q + 2s:
+        // y (√q − √p) = (q − p)(ap + (a + b)s + bq)/e², y √p = ap + bs. Other rows are redone
+        // with the two-root form.
+        let sc = [&ca[..], &cb[..], &cd[..], &cx[..]];
+        pass3(p, q, q, d, sc, out, |p, q, _, s, [a, b, cd, cx]| {
+            let (pm, qm) = (p.max(T::zero()), q.max(T::zero()));
+            let e2 = pm + qm + T::c(2.0) * s;
+            let yd = (qm - pm) * a.madd(pm, (a + b).madd(s, b * qm)) / e2;
+            let yd = if e2 > T::zero() { yd } else { T::zero() };
+            let yx = a.madd(pm, b * s);
+            T::c(2.0) * cd.madd(yd, cx * yx)
+        });
+        fix_rows(p, q, d, &tiny[..n], out, |p, q, o, i| {
+            for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                let (dd, _, x, z) = diff_sum(p, q);
+                let y = ca[i].madd(x, cb[i] * z);
+                let ydot = cd[i].madd(dd, cx[i] * x);
+                *o = T::c(2.0) * y * ydot;
             }
-        }
+        });
     });
 }
 
@@ -633,7 +646,7 @@ pub(crate) fn transport<T: Real>(ps: &[T], qs: &[T], vs: &[T], d: usize, outs: &
             for (zw, &xz) in zw[..n].iter_mut().zip(&xz[..n]) {
                 *zw /= T::one() + xz;
             }
-            pass3(p, q, v, d, [&zw[..]], out, |p, q, v, [k]| {
+            pass3(p, q, v, d, [&zw[..]], out, |p, q, v, _, [k]| {
                 exact3(p, q, v, k)
             });
             return;
