@@ -632,84 +632,18 @@ pub(crate) fn transport<T: Real>(ps: &[T], qs: &[T], vs: &[T], d: usize, outs: &
         let r = r0 * d..(r0 + n) * d;
         let (p, q, v) = (&ps[r.clone()], &qs[r.clone()], &vs[r]);
         let (mut zw, mut xz) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
-        let exact1 = |p: T, q: T, v: T, zw: T, xz: T| {
+        reduce2(p, q, v, d, &mut zw[..n], &mut xz[..n], |p, q, v, zw, xz| {
             let (x, z) = (sqrt0(p), sqrt0(q));
             (z.madd(v * T::c(0.5) * recip0(x), zw), x.madd(z, xz))
-        };
-        let exact3 = |p: T, q: T, v: T, k: T| {
+        });
+        for (zw, &xz) in zw[..n].iter_mut().zip(&xz[..n]) {
+            *zw /= T::one() + xz;
+        }
+        pass3(p, q, v, d, [&zw[..]], out, |p, q, v, _, [k]| {
             let (x, z) = (sqrt0(p), sqrt0(q));
             let w = v * T::c(0.5) * recip0(x);
             T::c(2.0) * z * (-k).madd(x + z, w)
-        };
-        if d < FLAT_MAX {
-            reduce2(p, q, v, d, &mut zw[..n], &mut xz[..n], exact1);
-            for (zw, &xz) in zw[..n].iter_mut().zip(&xz[..n]) {
-                *zw /= T::one() + xz;
-            }
-            pass3(p, q, v, d, [&zw[..]], out, |p, q, v, _, [k]| {
-                exact3(p, q, v, k)
-            });
-            return;
-        }
-        // Wide rows, one root per coordinate: with s = √(pq) (kept in `out`), z w = v s/(2p)
-        // and 2z(w − k(x + z)) = v s/p − 2k(s + q).
-        const L: usize = 8;
-        let m = d / L * L;
-        let lim = tiny_pq::<T>();
-        let term = |p: T, q: T, v: T, a: T, b: T, t: T| {
-            let (pm, qm) = (p.max(T::zero()), q.max(T::zero()));
-            let pq = pm * qm;
-            let s = pq.sqrt();
-            let g = v * s / pm;
-            let g = if pm > T::zero() { g } else { T::zero() };
-            let both = pm > T::zero() && qm > T::zero();
-            (
-                T::c(0.5).madd(g, a),
-                b + s,
-                t.min(if both { pq } else { T::infinity() }),
-                s,
-            )
-        };
-        let h = |x: [T; L]| ((x[0] + x[4]) + (x[2] + x[6])) + ((x[1] + x[5]) + (x[3] + x[7]));
-        for ((((o, p), q), v), (zw, xz)) in out
-            .chunks_exact_mut(d)
-            .zip(p.chunks_exact(d))
-            .zip(q.chunks_exact(d))
-            .zip(v.chunks_exact(d))
-            .zip(zw.iter_mut().zip(xz.iter_mut()))
-        {
-            let (mut a, mut b, mut t) = ([T::zero(); L], [T::zero(); L], [T::infinity(); L]);
-            for (((p, q), v), o) in p[..m]
-                .chunks_exact(L)
-                .zip(q[..m].chunks_exact(L))
-                .zip(v[..m].chunks_exact(L))
-                .zip(o[..m].chunks_exact_mut(L))
-            {
-                for j in 0..L {
-                    (a[j], b[j], t[j], o[j]) = term(p[j], q[j], v[j], a[j], b[j], t[j]);
-                }
-            }
-            for j in m..d {
-                (a[0], b[0], t[0], o[j]) = term(p[j], q[j], v[j], a[0], b[0], t[0]);
-            }
-            if t.iter().any(|&t| t < lim) {
-                let (zs, xs) = (core::slice::from_mut(zw), core::slice::from_mut(xz));
-                reduce2(p, q, v, d, zs, xs, exact1);
-                let k = *zw / (T::one() + *xz);
-                for (((o, &p), &q), &v) in o.iter_mut().zip(p).zip(q).zip(v) {
-                    *o = exact3(p, q, v, k);
-                }
-                continue;
-            }
-            let k = h(a) / (T::one() + h(b));
-            let k2 = T::c(2.0) * k;
-            for (((o, &p), &q), &v) in o.iter_mut().zip(p).zip(q).zip(v) {
-                let (pm, qm, s) = (p.max(T::zero()), q.max(T::zero()), *o);
-                let g = v * s / pm;
-                let g = if pm > T::zero() { g } else { T::zero() };
-                *o = (-k2).madd(s + qm, g);
-            }
-        }
+        });
     });
 }
 
