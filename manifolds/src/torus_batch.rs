@@ -294,9 +294,7 @@ pub(crate) fn torus_geodesic<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize, ou
             }
             // Each row's t broadcast over its coordinates, so the wrap loop runs flat.
             let tb = &mut tb[..o.len()];
-            for (row, &t) in tb.chunks_exact_mut(d).zip(t) {
-                row.fill(t);
-            }
+            bcast_rows(t, d, tb);
             let mut bad = false;
             for (((o, &p), &q), &t) in o.iter_mut().zip(p).zip(q).zip(tb.iter()) {
                 let (l, f1) = wrap_fast(q - p);
@@ -311,6 +309,32 @@ pub(crate) fn torus_geodesic<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize, ou
             }
         }
     });
+}
+
+/// `buf[i*d + k] = ts[i]`: one scalar per row broadcast over the row (compile-time widths for
+/// the small ones, where `fill` would be a call per row).
+#[inline(always)]
+fn bcast_rows<T: Real>(ts: &[T], d: usize, buf: &mut [T]) {
+    #[inline(always)]
+    fn n<T: Real, const N: usize>(ts: &[T], buf: &mut [T]) {
+        for (row, &t) in buf.chunks_exact_mut(N).zip(ts) {
+            for x in row.iter_mut() {
+                *x = t;
+            }
+        }
+    }
+    match d {
+        1 => n::<T, 1>(ts, buf),
+        2 => n::<T, 2>(ts, buf),
+        3 => n::<T, 3>(ts, buf),
+        4 => n::<T, 4>(ts, buf),
+        8 => n::<T, 8>(ts, buf),
+        _ => {
+            for (row, &t) in buf.chunks_exact_mut(d).zip(ts) {
+                row.fill(t);
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------- shared by both
@@ -352,13 +376,31 @@ pub(crate) fn euclid_geodesic<T: Real>(ps: &[T], qs: &[T], ts: &[T], d: usize, o
         let n = block.len() / d;
         let r = r0 * d..r0 * d + block.len();
         let (p, q, t) = (&ps[r.clone()], &qs[r], &ts[r0..r0 + n]);
-        for (((o, p), q), &t) in block
-            .chunks_exact_mut(d)
-            .zip(p.chunks_exact(d))
-            .zip(q.chunks_exact(d))
-            .zip(t)
+        if d > CHUNK {
+            for (((o, p), q), &t) in block
+                .chunks_exact_mut(d)
+                .zip(p.chunks_exact(d))
+                .zip(q.chunks_exact(d))
+                .zip(t)
+            {
+                for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+                    *o = t.madd(q - p, p);
+                }
+            }
+            return;
+        }
+        // Rows in chunks, each row's t broadcast, then one flat loop.
+        let rows = CHUNK / d;
+        let mut tb = [T::zero(); CHUNK];
+        for (((o, p), q), t) in block
+            .chunks_mut(rows * d)
+            .zip(p.chunks(rows * d))
+            .zip(q.chunks(rows * d))
+            .zip(t.chunks(rows))
         {
-            for ((o, &p), &q) in o.iter_mut().zip(p).zip(q) {
+            let tb = &mut tb[..o.len()];
+            bcast_rows(t, d, tb);
+            for (((o, &p), &q), &t) in o.iter_mut().zip(p).zip(q).zip(tb.iter()) {
                 *o = t.madd(q - p, p);
             }
         }
