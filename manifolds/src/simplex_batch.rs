@@ -1,5 +1,5 @@
 //! Batched kernels of [`Simplex`](crate::Simplex): the three-pass scheme of
-//! [`vmath`](crate::vmath).
+//! [`vmath`].
 //!
 //! Rows are processed in blocks of [`BLOCK`]: pass 1 reduces each row to its scalars (the
 //! squared chord and anti-chord $C^2$, $A^2$ of `dist`/`log`/`geodesic`, or $\theta^2$ of `exp`)
