@@ -560,6 +560,13 @@ impl<T: Real> Manifold for Simplex<T> {
         shapes(&[ps, qs], d, outs, d, "log_batch_into");
         sb::log(ps, qs, d, outs);
     }
+    /// Batched [`project_point_into`](Manifold::project_point_into) (vectorised).
+    #[track_caller]
+    fn project_point_batch_into(&self, xs: &[T], outs: &mut [T]) {
+        let d = self.n + 1;
+        shapes(&[xs], d, outs, d, "project_point_batch_into");
+        sb::project_point(xs, d, outs);
+    }
     /// Batched [`inner`](Manifold::inner) (vectorised).
     #[track_caller]
     fn inner_batch_into(&self, ps: &[T], us: &[T], vs: &[T], out: &mut [T]) {

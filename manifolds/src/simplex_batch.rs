@@ -694,6 +694,76 @@ pub(crate) fn inner<T: Real>(ps: &[T], us: &[T], vs: &[T], d: usize, out: &mut [
     });
 }
 
+/// `Simplex::project_point_into` per row: negative and NaN entries to 0, divided by the
+/// largest entry, then by the sum (all-zero rows map to the uniform distribution). The
+/// divisions are the scalar kernel's; wide rows take the maximum and the sum in 8 lanes.
+pub(crate) fn project_point<T: Real>(xs: &[T], d: usize, outs: &mut [T]) {
+    #[inline(always)]
+    fn fixed<T: Real, const N: usize>(x: &[T], out: &mut [T]) {
+        let u = T::one() / T::c(N as f64);
+        for (o, x) in out.chunks_exact_mut(N).zip(x.chunks_exact(N)) {
+            let mut m = T::zero();
+            for k in 0..N {
+                m = m.max(x[k]);
+            }
+            let mut s = T::zero();
+            for k in 0..N {
+                o[k] = x[k].max(T::zero()) / m;
+                s += o[k];
+            }
+            for o in o.iter_mut() {
+                let v = *o / s;
+                *o = if m == T::zero() { u } else { v };
+            }
+        }
+    }
+    blocks(outs, d, xs.len() + outs.len(), |r0, n, out| {
+        let x = &xs[r0 * d..(r0 + n) * d];
+        match d {
+            2 => return fixed::<T, 2>(x, out),
+            3 => return fixed::<T, 3>(x, out),
+            4 => return fixed::<T, 4>(x, out),
+            5 => return fixed::<T, 5>(x, out),
+            _ => {}
+        }
+        const L: usize = 8;
+        let m8 = d / L * L;
+        let u = T::one() / T::c(d as f64);
+        let h = |x: [T; L]| ((x[0] + x[4]) + (x[2] + x[6])) + ((x[1] + x[5]) + (x[3] + x[7]));
+        for (o, x) in out.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
+            let mut mx = [T::zero(); L];
+            for c in x[..m8].chunks_exact(L) {
+                for j in 0..L {
+                    mx[j] = mx[j].max(c[j]);
+                }
+            }
+            let mut m = mx.iter().fold(T::zero(), |m, &a| m.max(a));
+            for &a in &x[m8..] {
+                m = m.max(a);
+            }
+            if m == T::zero() {
+                o.iter_mut().for_each(|o| *o = u);
+                continue;
+            }
+            let mut sl = [T::zero(); L];
+            for (o, x) in o[..m8].chunks_exact_mut(L).zip(x[..m8].chunks_exact(L)) {
+                for j in 0..L {
+                    o[j] = x[j].max(T::zero()) / m;
+                    sl[j] += o[j];
+                }
+            }
+            let mut s = h(sl);
+            for (o, &x) in o[m8..].iter_mut().zip(&x[m8..]) {
+                *o = x.max(T::zero()) / m;
+                s += *o;
+            }
+            for o in o.iter_mut() {
+                *o /= s;
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{Manifold, ParallelTransport, Real, Simplex};
@@ -905,6 +975,47 @@ mod tests {
             for &k in &[2, 4, 5, 7, 17, 64] {
                 check::<f64>(k, n, &mut rng);
                 check::<f32>(k, n, &mut rng);
+            }
+        }
+    }
+
+    #[test]
+    fn project_point_matches_the_scalar_kernel() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for &k in &[2usize, 4, 5, 7, 17, 64] {
+            for &n in &[1usize, 63, 65, 1000] {
+                let m = Simplex::<f64>::new(k - 1).unwrap();
+                let xs: Vec<f64> = (0..n * k)
+                    .map(|i| match (i / k) % 5 {
+                        0 => 0.0,
+                        1 => f64::NAN,
+                        2 => -rng.random::<f64>(),
+                        _ => rng.random_range(-0.2..1.0) * 1e300,
+                    })
+                    .collect();
+                let mut o = vec![0.0; n * k];
+                let mut w = vec![0.0; n * k];
+                m.project_point_batch_into(&xs, &mut o);
+                for i in 0..n {
+                    m.project_point_into(&xs[i * k..(i + 1) * k], &mut w[i * k..(i + 1) * k]);
+                }
+                rows_close(&o, &w, k, 16.0 * f64::EPSILON, 0.0, "project_point");
+                let x32: Vec<f32> = xs.iter().map(|&x| (x * 1e-290) as f32).collect();
+                let m32 = Simplex::<f32>::new(k - 1).unwrap();
+                let mut o32 = vec![0.0f32; n * k];
+                let mut w32 = vec![0.0f32; n * k];
+                m32.project_point_batch_into(&x32, &mut o32);
+                for i in 0..n {
+                    m32.project_point_into(&x32[i * k..(i + 1) * k], &mut w32[i * k..(i + 1) * k]);
+                }
+                rows_close(
+                    &o32,
+                    &w32,
+                    k,
+                    16.0 * f32::EPSILON as f64,
+                    0.0,
+                    "project_point f32",
+                );
             }
         }
     }
