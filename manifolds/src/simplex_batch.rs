@@ -695,8 +695,9 @@ pub(crate) fn inner<T: Real>(ps: &[T], us: &[T], vs: &[T], d: usize, out: &mut [
 }
 
 /// `Simplex::project_point_into` per row: negative and NaN entries to 0, divided by the
-/// largest entry, then by the sum (all-zero rows map to the uniform distribution). The
-/// divisions are the scalar kernel's; wide rows take the maximum and the sum in 8 lanes.
+/// largest entry, then by the sum (all-zero rows map to the uniform distribution). Narrow rows
+/// are the scalar kernel's arithmetic; wide rows take the maximum and the sum in 8 lanes and
+/// multiply by reciprocals.
 pub(crate) fn project_point<T: Real>(xs: &[T], d: usize, outs: &mut [T]) {
     #[inline(always)]
     fn fixed<T: Real, const N: usize>(x: &[T], out: &mut [T]) {
@@ -745,20 +746,24 @@ pub(crate) fn project_point<T: Real>(xs: &[T], d: usize, outs: &mut [T]) {
                 o.iter_mut().for_each(|o| *o = u);
                 continue;
             }
+            // Multiplications by the reciprocals (one rounding more than the scalar kernel's
+            // divisions, a few ulps in all; divisions would bound the loop).
+            let rm = T::one() / m;
             let mut sl = [T::zero(); L];
             for (o, x) in o[..m8].chunks_exact_mut(L).zip(x[..m8].chunks_exact(L)) {
                 for j in 0..L {
-                    o[j] = x[j].max(T::zero()) / m;
+                    o[j] = x[j].max(T::zero()) * rm;
                     sl[j] += o[j];
                 }
             }
             let mut s = h(sl);
             for (o, &x) in o[m8..].iter_mut().zip(&x[m8..]) {
-                *o = x.max(T::zero()) / m;
+                *o = x.max(T::zero()) * rm;
                 s += *o;
             }
+            let rs = T::one() / s;
             for o in o.iter_mut() {
-                *o /= s;
+                *o *= rs;
             }
         }
     });
