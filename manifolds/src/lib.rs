@@ -41,12 +41,14 @@ pub mod poincare;
 pub mod product;
 mod real;
 pub mod simplex;
+mod simplex_batch;
 mod simplex_diffeo;
 pub mod sphere;
 mod sphere_batch;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod torus;
+mod torus_batch;
 pub mod validated;
 pub mod vmath;
 

@@ -114,6 +114,8 @@ use core::marker::PhantomData;
 
 use crate::manifold::expect_dim;
 use crate::numerics::{all_finite, horner, sinc, sinc_prime_over_x, x_over_sin};
+use crate::simplex_batch as sb;
+use crate::torus_batch::shapes;
 use crate::{Differentiable, Manifold, ManifoldError, ParallelTransport, Real, Sample};
 use rand::Rng;
 use rand_distr::Distribution;
@@ -535,6 +537,61 @@ impl<T: Real> Manifold for Simplex<T> {
     fn injectivity_radius(&self) -> T {
         T::PI()
     }
+
+    /// Batched [`dist`](Manifold::dist): vectorised three-pass kernel (`simplex_batch.rs`),
+    /// within a few ulps of the row-wise scalar kernel.
+    #[track_caller]
+    fn dist_batch_into(&self, ps: &[T], qs: &[T], ds: &mut [T]) {
+        let d = self.n + 1;
+        shapes(&[ps, qs], d, ds, 1, "dist_batch_into");
+        sb::dist(ps, qs, d, ds);
+    }
+    /// Batched [`exp_into`](Manifold::exp_into) (vectorised, a few ulps from the scalar kernel).
+    #[track_caller]
+    fn exp_batch_into(&self, ps: &[T], vs: &[T], outs: &mut [T]) {
+        let d = self.n + 1;
+        shapes(&[ps, vs], d, outs, d, "exp_batch_into");
+        sb::exp(ps, vs, d, outs);
+    }
+    /// Batched [`log_into`](Manifold::log_into) (vectorised, a few ulps from the scalar kernel).
+    #[track_caller]
+    fn log_batch_into(&self, ps: &[T], qs: &[T], outs: &mut [T]) {
+        let d = self.n + 1;
+        shapes(&[ps, qs], d, outs, d, "log_batch_into");
+        sb::log(ps, qs, d, outs);
+    }
+    /// Batched [`project_point_into`](Manifold::project_point_into) (vectorised).
+    #[track_caller]
+    fn project_point_batch_into(&self, xs: &[T], outs: &mut [T]) {
+        let d = self.n + 1;
+        shapes(&[xs], d, outs, d, "project_point_batch_into");
+        sb::project_point(xs, d, outs);
+    }
+    /// Batched [`inner`](Manifold::inner) (vectorised).
+    #[track_caller]
+    fn inner_batch_into(&self, ps: &[T], us: &[T], vs: &[T], out: &mut [T]) {
+        let d = self.n + 1;
+        shapes(&[ps, us, vs], d, out, 1, "inner_batch_into");
+        sb::inner(ps, us, vs, d, out);
+    }
+    /// Batched [`geodesic_into`](Manifold::geodesic_into) (vectorised, a few ulps from the
+    /// scalar kernel).
+    #[track_caller]
+    fn geodesic_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
+        let d = self.n + 1;
+        let n = shapes(&[ps, qs], d, outs, d, "geodesic_batch_into");
+        crate::batch::expect_len(ts.len(), n, 1, "geodesic_batch_into: ts");
+        sb::geodesic(ps, qs, ts, d, outs);
+    }
+    /// Batched [`geodesic_velocity_into`](Manifold::geodesic_velocity_into) (vectorised, a few
+    /// ulps from the scalar kernel).
+    #[track_caller]
+    fn geodesic_velocity_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
+        let d = self.n + 1;
+        let n = shapes(&[ps, qs], d, outs, d, "geodesic_velocity_batch_into");
+        crate::batch::expect_len(ts.len(), n, 1, "geodesic_velocity_batch_into: ts");
+        sb::geodesic_velocity(ps, qs, ts, d, outs);
+    }
 }
 
 impl<T: Real> ParallelTransport for Simplex<T> {
@@ -560,6 +617,13 @@ impl<T: Real> ParallelTransport for Simplex<T> {
             let w = v * T::c(0.5) * recip0(x);
             *o = T::c(2.0) * z * (-k).madd(x + z, w);
         }
+    }
+    /// Batched transport (vectorised row sums, a few ulps from the scalar kernel).
+    #[track_caller]
+    fn transport_batch_into(&self, ps: &[T], qs: &[T], vs: &[T], outs: &mut [T]) {
+        let d = self.n + 1;
+        shapes(&[ps, qs, vs], d, outs, d, "transport_batch_into");
+        sb::transport(ps, qs, vs, d, outs);
     }
 }
 

@@ -46,6 +46,7 @@ use core::marker::PhantomData;
 
 use crate::manifold::expect_dim;
 use crate::numerics::{all_finite, dot, norm};
+use crate::torus_batch as tb;
 use crate::{
     ConstantCurvature, Differentiable, Manifold, ManifoldError, ParallelTransport, Real, Sample,
 };
@@ -279,12 +280,91 @@ impl<T: Real> Manifold for FlatTorus<T> {
     fn injectivity_radius(&self) -> T {
         T::PI()
     }
+
+    /// Batched [`dist`](Manifold::dist): vectorised slice loops (`torus_batch.rs`), equal to
+    /// the row-wise scalar kernel.
+    #[track_caller]
+    fn dist_batch_into(&self, ps: &[T], qs: &[T], ds: &mut [T]) {
+        let d = self.n;
+        tb::shapes(&[ps, qs], d, ds, 1, "dist_batch_into");
+        tb::torus_dist(ps, qs, d, ds);
+    }
+    /// Batched [`exp_into`](Manifold::exp_into) (vectorised, equal to the scalar kernel).
+    #[track_caller]
+    fn exp_batch_into(&self, ps: &[T], vs: &[T], outs: &mut [T]) {
+        tb::shapes(&[ps, vs], self.n, outs, self.n, "exp_batch_into");
+        tb::torus_exp(ps, vs, self.n, outs);
+    }
+    /// Batched [`log_into`](Manifold::log_into) (vectorised, equal to the scalar kernel).
+    #[track_caller]
+    fn log_batch_into(&self, ps: &[T], qs: &[T], outs: &mut [T]) {
+        tb::shapes(&[ps, qs], self.n, outs, self.n, "log_batch_into");
+        tb::torus_log(ps, qs, self.n, outs);
+    }
+    /// Batched [`inner`](Manifold::inner) (vectorised, equal to the scalar kernel).
+    #[track_caller]
+    fn inner_batch_into(&self, ps: &[T], us: &[T], vs: &[T], out: &mut [T]) {
+        tb::shapes(&[ps, us, vs], self.n, out, 1, "inner_batch_into");
+        tb::inner_rows(us, vs, self.n, out);
+    }
+    /// Batched [`norm`](Manifold::norm) (vectorised, equal to the scalar kernel).
+    #[track_caller]
+    fn norm_batch_into(&self, ps: &[T], vs: &[T], out: &mut [T]) {
+        tb::shapes(&[ps, vs], self.n, out, 1, "norm_batch_into");
+        tb::norm_rows(vs, self.n, out);
+    }
+    /// Batched [`geodesic_into`](Manifold::geodesic_into) (vectorised, equal to the scalar
+    /// kernel).
+    #[track_caller]
+    fn geodesic_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
+        let n = tb::shapes(&[ps, qs], self.n, outs, self.n, "geodesic_batch_into");
+        crate::batch::expect_len(ts.len(), n, 1, "geodesic_batch_into: ts");
+        tb::torus_geodesic(ps, qs, ts, self.n, outs);
+    }
+    /// Batched [`geodesic_velocity_into`](Manifold::geodesic_velocity_into): the batched log.
+    #[track_caller]
+    fn geodesic_velocity_batch_into(&self, ps: &[T], qs: &[T], ts: &[T], outs: &mut [T]) {
+        let n = tb::shapes(
+            &[ps, qs],
+            self.n,
+            outs,
+            self.n,
+            "geodesic_velocity_batch_into",
+        );
+        crate::batch::expect_len(ts.len(), n, 1, "geodesic_velocity_batch_into: ts");
+        tb::torus_log(ps, qs, self.n, outs);
+    }
+    /// Batched [`project_point_into`](Manifold::project_point_into).
+    #[track_caller]
+    fn project_point_batch_into(&self, xs: &[T], outs: &mut [T]) {
+        tb::shapes(&[xs], self.n, outs, self.n, "project_point_batch_into");
+        tb::torus_project_point(xs, self.n, outs);
+    }
+    /// Batched [`project_tangent_into`](Manifold::project_tangent_into): a copy.
+    #[track_caller]
+    fn project_tangent_batch_into(&self, ps: &[T], us: &[T], outs: &mut [T]) {
+        tb::shapes(
+            &[ps, us],
+            self.n,
+            outs,
+            self.n,
+            "project_tangent_batch_into",
+        );
+        tb::copy_rows(us, self.n, outs);
+    }
 }
 
 impl<T: Real> ParallelTransport for FlatTorus<T> {
     /// The identity.
     fn transport_into(&self, _p: &[T], _q: &[T], v: &[T], out: &mut [T]) {
         out.copy_from_slice(v);
+    }
+
+    /// Batched transport: a copy.
+    #[track_caller]
+    fn transport_batch_into(&self, ps: &[T], qs: &[T], vs: &[T], outs: &mut [T]) {
+        crate::torus_batch::shapes(&[ps, qs, vs], self.n, outs, self.n, "transport_batch_into");
+        crate::torus_batch::copy_rows(vs, self.n, outs);
     }
 }
 
