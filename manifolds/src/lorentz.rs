@@ -446,7 +446,10 @@ impl<T: Real> Manifold for Lorentz<T> {
         Ok(())
     }
     /// Residual $\lvert\langle x, u\rangle_L\rvert$ with tolerance
-    /// `check_tol`$\cdot x_0 \lVert u\rVert_2$ (the size of the terms that cancel).
+    /// `check_tol`$\cdot (1 + x_0^2) \lVert u\rVert_2$: the terms that cancel are of size
+    /// $x_0\lVert u\rVert$, and a point that is itself only accurate to its rounding (a relative
+    /// $\varepsilon x_0$ along the hyperboloid, as every computed point far from the origin is)
+    /// moves the residual by a further $\varepsilon x_0^2 \lVert u\rVert$.
     fn check_tangent(&self, x: &[T], u: &[T]) -> Result<(), ManifoldError> {
         self.check_point(x)?;
         if u.len() != self.n + 1 {
@@ -459,7 +462,7 @@ impl<T: Real> Manifold for Lorentz<T> {
             return Err(ManifoldError::NonFinite);
         }
         let r = minkowski(x, u).abs();
-        let tol = T::check_tol() * x[0] * norm2(u).sqrt();
+        let tol = T::check_tol() * (T::one() + x[0] * x[0]) * norm2(u).sqrt();
         if r > tol {
             return Err(ManifoldError::NotTangent {
                 residual: r.to_f64_lossless(),
