@@ -48,7 +48,7 @@ impl Visitor for Bench<'_> {
     ) {
         let d = m.ambient_dim();
         let n = points_for(self.size_log2, d);
-        let mut w = Workload::new(m, n);
+        let mut w = Workload::new(m, family, n);
         for op in Op::BENCHED {
             let mut g =
                 self.c

@@ -128,7 +128,7 @@ pub struct Inputs<T> {
     pub ps: Vec<T>,
     /// Second points `[n, d]`.
     pub qs: Vec<T>,
-    /// Tangent vectors at `ps`: $s \log_p q$ with $s$ uniform in $\lbrack 0.1, 1)$.
+    /// Tangent vectors at `ps` (see [`Inputs::new`] for their distribution).
     pub vs: Vec<T>,
     /// Tangent vectors at `ps`: projections of standard normal ambient vectors.
     pub us: Vec<T>,
@@ -139,18 +139,91 @@ pub struct Inputs<T> {
 }
 
 impl<T: Real> Inputs<T> {
-    /// Draws the inputs for `n` points of `m` from `seed`.
-    pub fn new<M: Manifold<Scalar = T> + Sample>(m: &M, n: usize, seed: u64) -> Self {
+    /// Draws the inputs for `n` points of `m` from `seed`, with the distributions of
+    /// `peers.py`'s `make_data` for `family`, so that both sides time the same kind of inputs:
+    ///
+    /// - `sphere`: uniform points; tangent vectors of norm uniform in $\lbrack 0.1, 2.5)$;
+    /// - `lorentz`, `poincare`: points at geodesic radius uniform in $\lbrack 0, 3)$ in a
+    ///   uniform direction; tangent vectors in a uniform direction with Riemannian norm uniform in
+    ///   $\lbrack 0.1, 2)$;
+    /// - `torus`: uniform angles; tangent vectors standard normal;
+    /// - `simplex`: Dirichlet(1) points (the peers' normalised exponentials); tangent vectors
+    ///   $s \log_p q$ with $s$ uniform in $\lbrack 0.1, 1)$ (the peers time no simplex exp);
+    /// - anything else: base samples and $s \log_p q$.
+    pub fn new<M: Manifold<Scalar = T> + Sample>(m: &M, family: &str, n: usize, seed: u64) -> Self {
         let d = m.ambient_dim();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let zeros = || vec![T::zero(); n * d];
         let (mut ps, mut qs, mut vs, mut us) = (zeros(), zeros(), zeros(), zeros());
-        m.sample_base_batch_into(&mut rng, &mut ps);
-        m.sample_base_batch_into(&mut rng, &mut qs);
-        m.log_batch_into(&ps, &qs, &mut vs);
-        for v in vs.chunks_exact_mut(d) {
-            let s = T::c(0.1) + T::c(0.9) * T::uniform01(&mut rng);
-            v.iter_mut().for_each(|x| *x *= s);
+        let unif = |rng: &mut ChaCha8Rng, a: f64, b: f64| T::c(a) + T::c(b - a) * T::uniform01(rng);
+        // A uniform direction in R^k.
+        let direction = |rng: &mut ChaCha8Rng, out: &mut [T]| loop {
+            out.iter_mut().for_each(|x| *x = T::standard_normal(rng));
+            let r = out.iter().map(|&x| x * x).sum::<T>().sqrt();
+            if r > T::c(1e-3) {
+                out.iter_mut().for_each(|x| *x /= r);
+                break;
+            }
+        };
+        // Random tangent vectors at `ps` with Riemannian norm uniform in [a, b).
+        let tangents = |rng: &mut ChaCha8Rng, ps: &[T], vs: &mut [T], a: f64, b: f64| {
+            let mut g = vec![T::zero(); d];
+            for (p, v) in ps.chunks_exact(d).zip(vs.chunks_exact_mut(d)) {
+                loop {
+                    g.iter_mut().for_each(|x| *x = T::standard_normal(rng));
+                    m.project_tangent_into(p, &g, v);
+                    let r = m.norm(p, v);
+                    if r > T::c(1e-3) {
+                        let s = unif(rng, a, b) / r;
+                        v.iter_mut().for_each(|x| *x *= s);
+                        break;
+                    }
+                }
+            }
+        };
+        match family {
+            "lorentz" | "poincare" => {
+                let k = if family == "lorentz" { d - 1 } else { d };
+                let mut u = vec![T::zero(); k];
+                for out in [&mut ps, &mut qs] {
+                    for row in out.chunks_exact_mut(d) {
+                        let r = unif(&mut rng, 0.0, 3.0);
+                        direction(&mut rng, &mut u);
+                        if family == "lorentz" {
+                            row[0] = r.cosh();
+                            for (o, &x) in row[1..].iter_mut().zip(&u) {
+                                *o = r.sinh() * x;
+                            }
+                        } else {
+                            let a = (r * T::c(0.5)).tanh();
+                            for (o, &x) in row.iter_mut().zip(&u) {
+                                *o = a * x;
+                            }
+                        }
+                    }
+                }
+                tangents(&mut rng, &ps, &mut vs, 0.1, 2.0);
+            }
+            "sphere" => {
+                m.sample_base_batch_into(&mut rng, &mut ps);
+                m.sample_base_batch_into(&mut rng, &mut qs);
+                tangents(&mut rng, &ps, &mut vs, 0.1, 2.5);
+            }
+            "torus" => {
+                m.sample_base_batch_into(&mut rng, &mut ps);
+                m.sample_base_batch_into(&mut rng, &mut qs);
+                vs.iter_mut()
+                    .for_each(|x| *x = T::standard_normal(&mut rng));
+            }
+            _ => {
+                m.sample_base_batch_into(&mut rng, &mut ps);
+                m.sample_base_batch_into(&mut rng, &mut qs);
+                m.log_batch_into(&ps, &qs, &mut vs);
+                for v in vs.chunks_exact_mut(d) {
+                    let s = unif(&mut rng, 0.1, 1.0);
+                    v.iter_mut().for_each(|x| *x *= s);
+                }
+            }
         }
         let g: Vec<T> = (0..n * d).map(|_| T::standard_normal(&mut rng)).collect();
         m.project_tangent_batch_into(&ps, &g, &mut us);
@@ -187,9 +260,10 @@ pub struct Workload<M: Manifold> {
 }
 
 impl<M: Manifold + ParallelTransport + Sample> Workload<M> {
-    /// Inputs for `n` points from [`SEED`] and zeroed (touched) outputs.
-    pub fn new(m: M, n: usize) -> Self {
-        let inp = Inputs::new(&m, n, SEED);
+    /// Inputs for `n` points of `family` (see [`Inputs::new`]) from [`SEED`] and zeroed
+    /// (touched) outputs.
+    pub fn new(m: M, family: &str, n: usize) -> Self {
+        let inp = Inputs::new(&m, family, n, SEED);
         let d = inp.d;
         Workload {
             m,
@@ -331,7 +405,7 @@ mod tests {
             m: M,
         ) {
             let n = points_for(10, m.ambient_dim());
-            let mut w = Workload::new(m, n);
+            let mut w = Workload::new(m, family, n);
             for op in Op::ALL {
                 w.run(op);
             }

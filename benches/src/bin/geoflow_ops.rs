@@ -137,7 +137,7 @@ impl Visitor for Runner<'_> {
         let d = m.ambient_dim();
         let n = points_for(self.args.size_log2, d);
         let esize = core::mem::size_of::<M::Scalar>();
-        let mut w = Workload::new(m, n);
+        let mut w = Workload::new(m, family, n);
         for (threads, pool) in self.pools {
             for &op in &self.args.ops {
                 let mut times = Vec::new();
