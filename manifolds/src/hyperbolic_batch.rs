@@ -460,7 +460,8 @@ pub(crate) fn lorentz_geodesic<T: Real>(
     });
 }
 
-/// Batched [`Lorentz::geodesic_velocity_into`](Manifold::geodesic_velocity_into).
+/// Batched [`Lorentz::geodesic_velocity_into`](Manifold::geodesic_velocity_into) (the
+/// cancellation-free $c_\delta(y - x) + c_x x$ form of the scalar kernel).
 pub(crate) fn lorentz_geodesic_velocity<T: Real>(
     m: &Lorentz<T>,
     xs: &[T],
@@ -473,22 +474,20 @@ pub(crate) fn lorentz_geodesic_velocity<T: Real>(
         let z = T::zero();
         let (sw, tt) = near_end(ts, i0, nb);
         let ch = chord_block(xs, ys, d, i0, nb, &sw);
-        let (mut kx, mut c) = ([z; BLOCK], [z; BLOCK]);
+        let (mut cd, mut cx) = ([z; BLOCK], [z; BLOCK]);
+        let half = T::c(0.5);
         for i in 0..nb {
-            let dist = T::c(2.0) * vmath::asinh(T::c(0.5) * ch.c2[i].sqrt());
-            let sign = sel(sw[i], -T::one(), T::one());
-            let td = tt[i] * dist;
-            let (sh, co) = vmath::sinh_cosh(td);
-            kx[i] = sign * tt[i] * dist * dist * sinhc_from(td, sh);
-            c[i] = sign * co * vmath::x_over_sinh(dist);
+            let dist = T::c(2.0) * vmath::asinh(half * ch.c2[i].sqrt());
+            let f = sel(sw[i], -T::one(), T::one()) * vmath::x_over_sinh(dist);
+            cd[i] = f * vmath::cosh(tt[i] * dist);
+            cx[i] = f * T::c(2.0) * vmath::sinh(half * dist) * vmath::sinh((tt[i] - half) * dist);
         }
         for i in 0..nb {
             let (a, b) = ends(xs, ys, d, i0 + i, sw[i]);
             let or = &mut o[i * d..(i + 1) * d];
-            let (k, ci, h) = (kx[i], c[i], T::c(0.5) * ch.c2[i]);
-            or[0] = k * ch.x0[i] + ci * (-ch.e[i] - h * ch.x0[i]);
+            or[0] = cd[i] * -ch.e[i] + cx[i] * ch.x0[i];
             for ((o, &a), &b) in or[1..].iter_mut().zip(&a[1..]).zip(&b[1..]) {
-                *o = k * a + ci * ((b - a) - h * a);
+                *o = cd[i] * (b - a) + cx[i] * a;
             }
         }
     });
@@ -743,7 +742,6 @@ struct GeoBlock<T> {
     dd: [T; BLOCK],
     aa: [T; BLOCK],
     kw: [T; BLOCK],
-    kb: [T; BLOCK],
     pv: [T; BLOCK],
     vv: [T; BLOCK],
     beta: [T; BLOCK],
@@ -767,7 +765,6 @@ fn ball_geo_block<T: Real>(
         dd: [z; BLOCK],
         aa: [z; BLOCK],
         kw: [z; BLOCK],
-        kb: [z; BLOCK],
         pv: [z; BLOCK],
         vv: [z; BLOCK],
         beta: [z; BLOCK],
@@ -798,9 +795,7 @@ fn ball_geo_block<T: Real>(
         let root = (ap * aq).sqrt() * (dd + ap * aq).sqrt();
         let hc = aox / root;
         let s = T::c(0.5) * tt[i] * dist;
-        let ch = vmath::cosh(s);
         g.kw[i] = tt[i] * vmath::tanh_over_x(s) * hc;
-        g.kb[i] = hc / (ch * ch);
     }
     for i in 0..nb {
         let (a, b) = ends(ps, qs, d, i0 + i, sw[i]);
@@ -847,7 +842,9 @@ pub(crate) fn ball_geodesic<T: Real>(
     });
 }
 
-/// Batched [`PoincareBall::geodesic_velocity_into`](Manifold::geodesic_velocity_into).
+/// Batched [`PoincareBall::geodesic_velocity_into`](Manifold::geodesic_velocity_into): the
+/// cancellation-free Lorentz-combination form of the scalar kernel,
+/// $k\big((1 + e_1)\\,\delta + (e_1 - e_2)\\,p\big)$.
 pub(crate) fn ball_geodesic_velocity<T: Real>(
     m: &PoincareBall<T>,
     ps: &[T],
@@ -857,21 +854,29 @@ pub(crate) fn ball_geodesic_velocity<T: Real>(
 ) {
     let d = m.ambient_dim();
     blocks(out, d, ps.len() * 2 + out.len(), |i0, nb, o| {
-        let g = ball_geo_block(ps, qs, ts, d, i0, nb);
-        let two = T::c(2.0);
+        let z = T::zero();
+        let (ap, aq, dd) = pair_block(ps, qs, d, i0, nb);
+        let (mut k, mut c1, mut c2) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
+        let (two, half) = (T::c(2.0), T::c(0.5));
         for i in 0..nb {
-            let (a, b) = ends(ps, qs, d, i0 + i, g.sw[i]);
-            let (ap, dd, kw, kb, aa) = (g.ap[i], g.dd[i], g.kw[i], g.kb[i], g.aa[i]);
-            let (beta, den) = (g.beta[i], g.den[i]);
-            let bb = kw * kw * g.vv[i];
-            let (adb, bdb) = (kb * g.pv[i], kw * kb * g.vv[i]);
-            let k1 = -two * adb * ap / den;
-            let sign = sel(g.sw[i], -T::one(), T::one());
-            for ((o, &x), &y) in o[i * d..(i + 1) * d].iter_mut().zip(a).zip(b) {
-                let vi = ap * (y - x) - dd * x;
-                let w = kw * vi;
-                let mv = (beta * x + ap * w) / den;
-                *o = sign * (ap * kb * vi + k1 * (bb * x + w) + two * bdb * (x - aa * mv)) / den;
+            let dist = two * vmath::asinh((dd[i] / (ap[i] * aq[i])).sqrt());
+            let (t, u) = (ts[i0 + i], T::one() - ts[i0 + i]);
+            let sd = vmath::sinhc(dist);
+            let w1 = u * vmath::sinhc(u * dist) / sd;
+            let w2 = t * vmath::sinhc(t * dist) / sd;
+            let mm = ap[i] * aq[i] + w1 * (two - ap[i]) * aq[i] + w2 * (two - aq[i]) * ap[i];
+            let h1 = vmath::sinh(half * t * dist);
+            let h2 = vmath::sinh(half * u * dist);
+            let (e1, e2) = (ap[i] * h1 * h1, aq[i] * h2 * h2);
+            k[i] = T::c(4.0) * (ap[i] / mm) * (aq[i] / mm) / sd;
+            c1[i] = T::one() + e1;
+            c2[i] = e1 - e2;
+        }
+        for i in 0..nb {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            let (p, q) = (&ps[r.clone()], &qs[r]);
+            for ((o, &x), &y) in o[i * d..(i + 1) * d].iter_mut().zip(p).zip(q) {
+                *o = k[i] * (c1[i] * (y - x) + c2[i] * x);
             }
         }
     });

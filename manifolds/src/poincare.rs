@@ -71,7 +71,7 @@ use core::marker::PhantomData;
 
 use crate::lorentz::{ln_sinhc, Dw, Lorentz};
 use crate::manifold::expect_dim;
-use crate::numerics::{all_finite, dot, horner, norm2, tanh_over_x};
+use crate::numerics::{all_finite, dot, horner, norm2, sinhc, tanh_over_x};
 use crate::{
     ConstantCurvature, Diffeo, Differentiable, Manifold, ManifoldError, ParallelTransport, Real,
     Sample,
@@ -402,34 +402,24 @@ impl<T: Real> Manifold for PoincareBall<T> {
             out[i] = mo.value(a[i], g.kw * g.v(a, b, i));
         }
     }
-    /// Derivative of $t \mapsto a \oplus w(t)$ in its second argument along
-    /// $\dot w = \frac d2\operatorname{sech}^2(td/2)\\,\hat m$ (closed form, finite at $d = 0$).
+    /// $\dot\gamma(t) = \frac{4a_pa_q}{\operatorname{sinhc}(d)\\,M^2}\big((1 + e_1)\\,\delta + (e_1 - e_2)\\,p\big)$
+    /// with $e_1 = a_p\sinh^2(td/2)$, $e_2 = a_q\sinh^2((1-t)d/2)$ and
+    /// $M = a_pa_q + w_1(2 - a_p)a_q + w_2(2 - a_q)a_p$,
+    /// $w_1 = \frac{\sinh((1-t)d)}{\sinh d}$, $w_2 = \frac{\sinh(td)}{\sinh d}$: the derivative of
+    /// the Lorentz-model geodesic $\gamma = 2(w_1a_qp + w_2a_pq)/M$ mapped to the ball
+    /// (`docs/math/hyperbolic.md`). Every scalar is a sum of positive terms, so there is no
+    /// cancellation near the boundary (the Möbius form $p \oplus w(t)$ divides by
+    /// $1 + 2p\cdot w + \lVert p\rVert^2\lVert w\rVert^2$, which cancels to $O(a_p^2)$ when $w$
+    /// points back across the ball). Exact zero at $p = q$; finite at $d = 0$.
     #[track_caller]
     fn geodesic_velocity_into(&self, p: &[T], q: &[T], t: T, out: &mut [T]) {
         self.expect(p.len(), "PoincareBall::geodesic_velocity_into: p");
         self.expect(q.len(), "PoincareBall::geodesic_velocity_into: q");
         self.expect(out.len(), "PoincareBall::geodesic_velocity_into: out");
-        let (a, b, t, sign) = if t <= T::c(0.5) {
-            (p, q, t, T::one())
-        } else {
-            (q, p, T::one() - t, -T::one())
-        };
-        let g = GeoParts::new(a, b, t);
-        let aa = norm2(a);
-        let (ab, bb) = (g.kw * g.pv, g.kw * g.kw * g.vv);
-        let mo = Mobius::new(aa, g.pr.ap, ab, bb);
-        let (adb, bdb) = (g.kb * g.pv, g.kw * g.kb * g.vv);
-        let two = T::c(2.0);
-        // β̇a − MḊ = 2(a·ḃ)(a − M) + 2(b·ḃ)(a − ‖a‖²M) with a − M = −γ(‖b‖²a + b)/D:
-        // the textbook form cancels a factor 1/a_p near the boundary.
-        let k1 = -two * adb * mo.gamma / mo.den;
-        for i in 0..self.n {
-            let vi = g.v(a, b, i);
-            let w = g.kw * vi;
-            let m = mo.value(a[i], w);
-            out[i] = sign
-                * (mo.gamma * g.kb * vi + k1 * (bb * a[i] + w) + two * bdb * (a[i] - aa * m))
-                / mo.den;
+        let pr = Pair::new(p, q);
+        let (k, c1, c2) = velocity_coeffs(pr.ap, pr.aq, pr.dist(), t);
+        for ((o, &p), &q) in out.iter_mut().zip(p).zip(q) {
+            *o = k * (c1 * (q - p) + c2 * p);
         }
     }
     fn injectivity_radius(&self) -> T {
@@ -506,13 +496,30 @@ impl<T: Real> Manifold for PoincareBall<T> {
     }
 }
 
+/// Coefficients $(k, 1 + e_1, e_1 - e_2)$ of the geodesic velocity
+/// $\dot\gamma(t) = k\big((1 + e_1)\\,\delta + (e_1 - e_2)\\,p\big)$ from $a_p$, $a_q$ and the
+/// distance $d$ ([`PoincareBall::geodesic_velocity_into`]; the batch kernel mirrors it).
+#[inline]
+pub(crate) fn velocity_coeffs<T: Real>(ap: T, aq: T, d: T, t: T) -> (T, T, T) {
+    let two = T::c(2.0);
+    let u = T::one() - t;
+    let sd = sinhc(d);
+    let w1 = u * sinhc(u * d) / sd;
+    let w2 = t * sinhc(t * d) / sd;
+    let m = ap * aq + w1 * (two - ap) * aq + w2 * (two - aq) * ap;
+    let h1 = (T::c(0.5) * t * d).sinh();
+    let h2 = (T::c(0.5) * u * d).sinh();
+    let e1 = ap * h1 * h1;
+    let e2 = aq * h2 * h2;
+    let k = T::c(4.0) * (ap / m) * (aq / m) / sd;
+    (k, T::one() + e1, e1 - e2)
+}
+
 /// Shared scalars of the ball geodesic from `a` to `b` at time `t`.
 struct GeoParts<T> {
     pr: Pair<T>,
     /// $w = \kappa_w V$.
     kw: T,
-    /// $\dot w = \kappa_b V$.
-    kb: T,
     /// $a \cdot V$.
     pv: T,
     /// $\lVert V\rVert^2$.
@@ -527,16 +534,14 @@ impl<T: Real> GeoParts<T> {
         let root = (pr.ap * pr.aq).sqrt() * (pr.dd + pr.ap * pr.aq).sqrt();
         let hc = asinh_over_x(c) / root;
         let s = T::c(0.5) * t * d;
-        let ch = s.cosh();
         let kw = t * tanh_over_x(s) * hc;
-        let kb = hc / (ch * ch);
         let (mut pv, mut vv) = (T::zero(), T::zero());
         for (&x, &y) in a.iter().zip(b) {
             let v = pr.ap * (y - x) - pr.dd * x;
             pv = x.madd(v, pv);
             vv = v.madd(v, vv);
         }
-        Self { pr, kw, kb, pv, vv }
+        Self { pr, kw, pv, vv }
     }
     #[inline]
     fn v(&self, a: &[T], b: &[T], i: usize) -> T {
