@@ -1621,4 +1621,72 @@ pub(crate) mod tests {
             }
         }
     }
+
+    include!("testdata/lorentz_velocity_ref.rs");
+
+    /// $\lVert a - b\rVert / \lVert b\rVert$ (Euclidean, ambient).
+    fn rel_err(a: &[f64], b: &[f64]) -> f64 {
+        let e: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+        (e / b.iter().map(|y| y * y).sum::<f64>()).sqrt()
+    }
+
+    /// The point with spatial part `xb` (time part from the constraint).
+    fn lift(xb: &[f64]) -> Vec<f64> {
+        let mut x = vec![(1.0 + xb.iter().map(|v| v * v).sum::<f64>()).sqrt()];
+        x.extend_from_slice(xb);
+        x
+    }
+
+    /// Far points near $t = 1/2$: the former $td^2\operatorname{sinhc}(td)\\,x + \cosh(td)\log_x y$
+    /// cancelled two terms of size $e^{d/2}$ (8e-8 relative disagreement between scalar and
+    /// batch on an H¹⁶ pair like this one).
+    #[test]
+    fn geodesic_velocity_far_points_regression() {
+        let m = Lorentz::<f64>::new(16).unwrap();
+        let (x, y) = (lift(&FAR_X), lift(&FAR_Y));
+        for (t, rf) in [(0.5, &FAR_V_HALF), (0.5 + f64::EPSILON / 2.0, &FAR_V_AFTER)] {
+            let v = m.geodesic_velocity(&x, &y, t);
+            let mut vb = vec![0.0; 17];
+            m.geodesic_velocity_batch_into(&x, &y, &[t], &mut vb);
+            assert!(rel_err(&v, rf) < 1e-14, "{t}: {}", rel_err(&v, rf));
+            assert!(rel_err(&vb, rf) < 1e-14, "{t}: {}", rel_err(&vb, rf));
+        }
+    }
+
+    /// Scalar and batch kernels in both dtypes against [`LORENTZ_VELOCITY_REF`]: radii up to 15
+    /// (f64) and 5 (f32), separations from $10^{-7}$ rad to antipodal, $t \in [0, 1]$ including
+    /// just past $1/2$.
+    #[test]
+    fn geodesic_velocity_accuracy_scan() {
+        let m = Lorentz::<f64>::new(2).unwrap();
+        let m32 = Lorentz::<f32>::new(2).unwrap();
+        let down = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let up = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        let (mut xs, mut ys, mut ts) = (vec![], vec![], vec![]);
+        for r in &LORENTZ_VELOCITY_REF {
+            xs.extend(lift(&r[0..2]));
+            ys.extend(lift(&r[2..4]));
+            ts.push(r[4]);
+        }
+        let mut vb = vec![0.0; xs.len()];
+        m.geodesic_velocity_batch_into(&xs, &ys, &ts, &mut vb);
+        let mut vb32 = vec![0.0f32; xs.len()];
+        m32.geodesic_velocity_batch_into(&down(&xs), &down(&ys), &down(&ts), &mut vb32);
+        let (mut e64, mut e32) = (0.0f64, 0.0f64);
+        for (i, r) in LORENTZ_VELOCITY_REF.iter().enumerate() {
+            let s = 3 * i..3 * i + 3;
+            let (x, y, rf) = (&xs[s.clone()], &ys[s.clone()], &r[5..8]);
+            let v = m.geodesic_velocity(x, y, r[4]);
+            let errs64 = [rel_err(&v, rf), rel_err(&vb[s.clone()], rf)];
+            assert!(errs64[0].max(errs64[1]) < 1e-14, "row {i}: {errs64:?}");
+            e64 = e64.max(errs64[0]).max(errs64[1]);
+            if r[..4].iter().all(|v| v.abs() < 75.0) {
+                let v32 = m32.geodesic_velocity(&down(x), &down(y), r[4] as f32);
+                let errs32 = [rel_err(&up(&v32), rf), rel_err(&up(&vb32[s.clone()]), rf)];
+                assert!(errs32[0].max(errs32[1]) < 2e-6, "row {i}: {errs32:?}");
+                e32 = e32.max(errs32[0]).max(errs32[1]);
+            }
+        }
+        println!("lorentz geodesic velocity: max rel err f64 {e64:.2e}, f32 {e32:.2e}");
+    }
 }

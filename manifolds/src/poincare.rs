@@ -1427,4 +1427,77 @@ mod tests {
             }
         }
     }
+
+    include!("testdata/ball_velocity_ref.rs");
+
+    /// $\lVert a - b\rVert / \lVert b\rVert$.
+    fn rel_err(a: &[f64], b: &[f64]) -> f64 {
+        let e: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+        (e / b.iter().map(|y| y * y).sum::<f64>()).sqrt()
+    }
+
+    #[test]
+    fn geodesic_velocity_regressions_near_the_boundary() {
+        // f32: the former Möbius form divided by 1 + 2p·w + ‖p‖²‖w‖², which cancels to a_p² below
+        // the f32 epsilon here, and returned NaN.
+        let b32 = PoincareBall::<f32>::new(1).unwrap();
+        let (p32, q32) = ([-0.99996054f32], [0.9999958f32]);
+        let v = b32.geodesic_velocity(&p32, &q32, 0.5);
+        let r32 = 8.856145077234035;
+        assert!((v[0] as f64 - r32).abs() < 1e-6 * r32, "{v:?}");
+        let mut vb = [0.0f32];
+        b32.geodesic_velocity_batch_into(&p32, &q32, &[0.5], &mut vb);
+        assert!((vb[0] as f64 - r32).abs() < 1e-6 * r32, "{vb:?}");
+        // f64: the same denominator lost accuracy like 1/a_p² (3e-8 relative here).
+        let b = PoincareBall::<f64>::new(1).unwrap();
+        let (p, q) = ([-0.9997061657051862], [0.9997061657051862]);
+        let t = 0.5 + f64::EPSILON / 2.0;
+        let r64 = 8.825494825222337;
+        let v = b.geodesic_velocity(&p, &q, t);
+        assert!((v[0] - r64).abs() < 1e-13 * r64, "{v:?}");
+        let mut vb = [0.0];
+        b.geodesic_velocity_batch_into(&p, &q, &[t], &mut vb);
+        assert!((vb[0] - r64).abs() < 1e-13 * r64, "{vb:?}");
+    }
+
+    /// Scalar and batch kernels in both dtypes against [`BALL_VELOCITY_REF`]: norms up to
+    /// $1 - 10^{-6}$, separations from $10^{-6}$ rad to antipodal, $t \in [0, 1]$ including just
+    /// past $1/2$.
+    #[test]
+    fn geodesic_velocity_accuracy_scan() {
+        let b = PoincareBall::<f64>::new(2).unwrap();
+        let b32 = PoincareBall::<f32>::new(2).unwrap();
+        let rows = BALL_VELOCITY_REF.len();
+        let (mut ps, mut qs, mut ts, mut refs) = (vec![], vec![], vec![], vec![]);
+        for r in &BALL_VELOCITY_REF {
+            ps.extend_from_slice(&r[0..2]);
+            qs.extend_from_slice(&r[2..4]);
+            ts.push(r[4]);
+            refs.extend_from_slice(&r[5..7]);
+        }
+        let down = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let (ps32, qs32, ts32) = (down(&ps), down(&qs), down(&ts));
+        let mut vb = vec![0.0; 2 * rows];
+        b.geodesic_velocity_batch_into(&ps, &qs, &ts, &mut vb);
+        let mut vb32 = vec![0.0f32; 2 * rows];
+        b32.geodesic_velocity_batch_into(&ps32, &qs32, &ts32, &mut vb32);
+        let (mut e64, mut e32) = (0.0f64, 0.0f64);
+        for i in 0..rows {
+            let s = 2 * i..2 * i + 2;
+            let rf = &refs[s.clone()];
+            let v = b.geodesic_velocity(&ps[s.clone()], &qs[s.clone()], ts[i]);
+            let v32 = b32.geodesic_velocity(&ps32[s.clone()], &qs32[s.clone()], ts32[i]);
+            let up = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+            let errs64 = [rel_err(&v, rf), rel_err(&vb[s.clone()], rf)];
+            let errs32 = [rel_err(&up(&v32), rf), rel_err(&up(&vb32[s.clone()]), rf)];
+            for e in errs64.iter().chain(&errs32) {
+                assert!(e.is_finite(), "row {i}: {:?}", BALL_VELOCITY_REF[i]);
+            }
+            e64 = errs64.iter().fold(e64, |m, &e| m.max(e));
+            e32 = errs32.iter().fold(e32, |m, &e| m.max(e));
+            assert!(errs64[0].max(errs64[1]) < 1e-14, "row {i}: {errs64:?}");
+            assert!(errs32[0].max(errs32[1]) < 2e-6, "row {i}: {errs32:?}");
+        }
+        println!("ball geodesic velocity: max rel err f64 {e64:.2e}, f32 {e32:.2e}");
+    }
 }
