@@ -38,7 +38,7 @@
 use crate::batch;
 use crate::lorentz::{two_sum, Dw, COMPENSATE_ABOVE};
 use crate::numerics::SINHC_CUTOFF;
-use crate::poincare::{ASINH_OVER_X_CUTOFF, K_PRIME_CUTOFF};
+use crate::poincare::K_PRIME_CUTOFF;
 use crate::vmath::{self, BLOCK};
 use crate::{Lorentz, Manifold, PoincareBall, Real};
 
@@ -733,93 +733,8 @@ pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &m
     });
 }
 
-/// Per-row scalars of the ball geodesic from `a` to `b` at time `t` (`poincare::GeoParts`) and
-/// of Möbius addition $a \oplus w$: $a_a$, $\lVert\delta\rVert^2$, $\lVert a\rVert^2$,
-/// $\kappa_w$, $\kappa_b$, $a\cdot V$, $\lVert V\rVert^2$, $\beta$, $D$.
-struct GeoBlock<T> {
-    sw: [bool; BLOCK],
-    ap: [T; BLOCK],
-    dd: [T; BLOCK],
-    aa: [T; BLOCK],
-    kw: [T; BLOCK],
-    pv: [T; BLOCK],
-    vv: [T; BLOCK],
-    beta: [T; BLOCK],
-    den: [T; BLOCK],
-}
-
-#[inline(always)]
-fn ball_geo_block<T: Real>(
-    ps: &[T],
-    qs: &[T],
-    ts: &[T],
-    d: usize,
-    i0: usize,
-    nb: usize,
-) -> GeoBlock<T> {
-    let z = T::zero();
-    let (sw, tt) = near_end(ts, i0, nb);
-    let mut g = GeoBlock {
-        sw,
-        ap: [z; BLOCK],
-        dd: [z; BLOCK],
-        aa: [z; BLOCK],
-        kw: [z; BLOCK],
-        pv: [z; BLOCK],
-        vv: [z; BLOCK],
-        beta: [z; BLOCK],
-        den: [z; BLOCK],
-    };
-    let mut aq = [z; BLOCK];
-    for i in 0..nb {
-        let (a, b) = ends(ps, qs, d, i0 + i, sw[i]);
-        g.ap[i] = one_minus_norm2_fast(a);
-        aq[i] = one_minus_norm2_fast(b);
-        let (mut s, mut n) = (z, z);
-        for (&x, &y) in a.iter().zip(b) {
-            let dl = y - x;
-            s = dl.madd(dl, s);
-            n = x.madd(x, n);
-        }
-        g.dd[i] = s;
-        g.aa[i] = n;
-    }
-    for i in 0..nb {
-        let (ap, aq, dd) = (g.ap[i], aq[i], g.dd[i]);
-        let c = (dd / (ap * aq)).sqrt();
-        let ash = vmath::asinh(c);
-        let dist = T::c(2.0) * ash;
-        let c2 = c * c;
-        let series = T::one() - c2 / T::c(6.0) + T::c(3.0 / 40.0) * c2 * c2;
-        let aox = sel(c.abs() < T::pick(ASINH_OVER_X_CUTOFF), series, ash / c);
-        let root = (ap * aq).sqrt() * (dd + ap * aq).sqrt();
-        let hc = aox / root;
-        let s = T::c(0.5) * tt[i] * dist;
-        g.kw[i] = tt[i] * vmath::tanh_over_x(s) * hc;
-    }
-    for i in 0..nb {
-        let (a, b) = ends(ps, qs, d, i0 + i, sw[i]);
-        let (ap, dd) = (g.ap[i], g.dd[i]);
-        let (mut pv, mut vv) = (z, z);
-        for (&x, &y) in a.iter().zip(b) {
-            let v = ap * (y - x) - dd * x;
-            pv = x.madd(v, pv);
-            vv = v.madd(v, vv);
-        }
-        g.pv[i] = pv;
-        g.vv[i] = vv;
-    }
-    let two = T::c(2.0);
-    for i in 0..nb {
-        let ab = g.kw[i] * g.pv[i];
-        let bb = g.kw[i] * g.kw[i] * g.vv[i];
-        g.beta[i] = T::one() + two * ab + bb;
-        g.den[i] = T::one() + two * ab + g.aa[i] * bb;
-    }
-    g
-}
-
-/// Batched [`PoincareBall::geodesic_into`](Manifold::geodesic_into).
+/// Batched [`PoincareBall::geodesic_into`](Manifold::geodesic_into): the Lorentz-combination
+/// form $p + c_\delta\\,\delta - c_p\\,p$ of the scalar kernel (from the nearer end).
 pub(crate) fn ball_geodesic<T: Real>(
     m: &PoincareBall<T>,
     ps: &[T],
@@ -829,14 +744,39 @@ pub(crate) fn ball_geodesic<T: Real>(
 ) {
     let d = m.ambient_dim();
     blocks(out, d, ps.len() * 2 + out.len(), |i0, nb, o| {
-        let g = ball_geo_block(ps, qs, ts, d, i0, nb);
+        let z = T::zero();
+        let (sw, tt) = near_end(ts, i0, nb);
+        let (mut ap, mut aq, mut dd) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
         for i in 0..nb {
-            let (a, b) = ends(ps, qs, d, i0 + i, g.sw[i]);
-            let (ap, dd, kw) = (g.ap[i], g.dd[i], g.kw[i]);
-            let (beta, den) = (g.beta[i], g.den[i]);
+            let (a, b) = ends(ps, qs, d, i0 + i, sw[i]);
+            ap[i] = one_minus_norm2_fast(a);
+            aq[i] = one_minus_norm2_fast(b);
+            let mut s = z;
+            for (&x, &y) in a.iter().zip(b) {
+                let dl = y - x;
+                s = dl.madd(dl, s);
+            }
+            dd[i] = s;
+        }
+        let (mut cd, mut ca) = ([z; BLOCK], [z; BLOCK]);
+        let (two, half) = (T::c(2.0), T::c(0.5));
+        for i in 0..nb {
+            let dist = two * vmath::asinh((dd[i] / (ap[i] * aq[i])).sqrt());
+            let (t, u) = (tt[i], T::one() - tt[i]);
+            let sd = vmath::sinhc(dist);
+            let w1 = u * vmath::sinhc(u * dist) / sd;
+            let w2 = t * vmath::sinhc(t * dist) / sd;
+            let mm = ap[i] * aq[i] + w1 * (two - ap[i]) * aq[i] + w2 * (two - aq[i]) * ap[i];
+            let h1 = vmath::sinh(half * t * dist);
+            let h2 = vmath::sinh(half * u * dist);
+            let k = two * (ap[i] / mm);
+            cd[i] = k * w2;
+            ca[i] = k * aq[i] * (w1 * h1 * h1 + w2 * h2 * h2);
+        }
+        for i in 0..nb {
+            let (a, b) = ends(ps, qs, d, i0 + i, sw[i]);
             for ((o, &x), &y) in o[i * d..(i + 1) * d].iter_mut().zip(a).zip(b) {
-                let w = kw * (ap * (y - x) - dd * x);
-                *o = (beta * x + ap * w) / den;
+                *o = x + (cd[i] * (y - x) - ca[i] * x);
             }
         }
     });

@@ -383,9 +383,17 @@ impl<T: Real> Manifold for PoincareBall<T> {
         }
         Ok(())
     }
-    /// $p \oplus \kappa V$, $V = a_p\delta - \lVert\delta\rVert^2 p$ (so $\hat m = V/\lVert V\rVert$),
-    /// $\kappa = t\\,T(td/2)\frac{\operatorname{arsinh}(c)/c}{\sqrt{a_pa_q}\sqrt{\lVert\delta\rVert^2 + a_pa_q}}$,
-    /// which is $\tanh(td/2)/\lVert V\rVert$. Evaluated from $q$ with $1 - t$ when $t > 1/2$.
+    /// $\gamma(t) = \frac{2(w_1a_q\\,p + w_2a_p\\,q)}{M}
+    /// = p + \frac{2a_p}{M}\big(w_2\\,\delta - a_q(w_1\sinh^2\tfrac{td}2 + w_2\sinh^2\tfrac{(1-t)d}2)\\,p\big)$
+    /// with $w_1 = \frac{\sinh((1-t)d)}{\sinh d}$, $w_2 = \frac{\sinh(td)}{\sinh d}$,
+    /// $M = a_pa_q + w_1(2 - a_p)a_q + w_2(2 - a_q)a_p$: the Lorentz-model geodesic
+    /// $\frac{\sinh((1-t)d)\\,x_p + \sinh(td)\\,x_q}{\sinh d}$ mapped to the ball and multiplied
+    /// through by $a_pa_q\sinh d$ (`docs/math/hyperbolic.md`). For $t \in \lbrack 0, 1\rbrack$
+    /// every scalar is a sum of positive terms, so the result has an absolute error of a few
+    /// ulps; the Möbius form $p \oplus \tanh(td/2)\hat m$ divides by
+    /// $1 + 2p\cdot w + \lVert p\rVert^2\lVert w\rVert^2$, which cancels to $O(a_p^2)$ when the
+    /// geodesic crosses the ball. Evaluated from $q$ with $1 - t$ when $t > 1/2$, so both
+    /// endpoints are exact; finite at $d = 0$.
     #[track_caller]
     fn geodesic_into(&self, p: &[T], q: &[T], t: T, out: &mut [T]) {
         self.expect(p.len(), "PoincareBall::geodesic_into: p");
@@ -396,10 +404,10 @@ impl<T: Real> Manifold for PoincareBall<T> {
         } else {
             (q, p, T::one() - t)
         };
-        let g = GeoParts::new(a, b, t);
-        let mo = Mobius::new(norm2(a), g.pr.ap, g.kw * g.pv, g.kw * g.kw * g.vv);
-        for i in 0..self.n {
-            out[i] = mo.value(a[i], g.kw * g.v(a, b, i));
+        let pr = Pair::new(a, b);
+        let (cd, ca) = geodesic_coeffs(pr.ap, pr.aq, pr.dist(), t);
+        for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+            *o = a + (cd * (b - a) - ca * a);
         }
     }
     /// $\dot\gamma(t) = \frac{4a_pa_q}{\operatorname{sinhc}(d)\\,M^2}\big((1 + e_1)\\,\delta + (e_1 - e_2)\\,p\big)$
@@ -496,57 +504,52 @@ impl<T: Real> Manifold for PoincareBall<T> {
     }
 }
 
-/// Coefficients $(k, 1 + e_1, e_1 - e_2)$ of the geodesic velocity
-/// $\dot\gamma(t) = k\big((1 + e_1)\\,\delta + (e_1 - e_2)\\,p\big)$ from $a_p$, $a_q$ and the
-/// distance $d$ ([`PoincareBall::geodesic_velocity_into`]; the batch kernel mirrors it).
+/// The Lorentz-combination weights of the ball geodesic, $(w_1, w_2, M)$ with
+/// $w_1 = \frac{\sinh((1-t)d)}{\sinh d} = (1-t)\frac{\operatorname{sinhc}((1-t)d)}{\operatorname{sinhc} d}$,
+/// $w_2 = t\frac{\operatorname{sinhc}(td)}{\operatorname{sinhc} d}$ and
+/// $M = a_pa_q + w_1(2 - a_p)a_q + w_2(2 - a_q)a_p$
+/// ([`PoincareBall::geodesic_into`]).
 #[inline]
-pub(crate) fn velocity_coeffs<T: Real>(ap: T, aq: T, d: T, t: T) -> (T, T, T) {
+fn lorentz_weights<T: Real>(ap: T, aq: T, d: T, t: T) -> (T, T, T) {
     let two = T::c(2.0);
     let u = T::one() - t;
     let sd = sinhc(d);
     let w1 = u * sinhc(u * d) / sd;
     let w2 = t * sinhc(t * d) / sd;
-    let m = ap * aq + w1 * (two - ap) * aq + w2 * (two - aq) * ap;
-    let h1 = (T::c(0.5) * t * d).sinh();
-    let h2 = (T::c(0.5) * u * d).sinh();
+    (
+        w1,
+        w2,
+        ap * aq + w1 * (two - ap) * aq + w2 * (two - aq) * ap,
+    )
+}
+
+/// Coefficients $(c_\delta, c_p)$ of the geodesic point $\gamma(t) = p + c_\delta\\,\delta - c_p\\,p$:
+/// $c_\delta = 2a_pw_2/M$, $c_p = 2a_pa_q(w_1\sinh^2\frac{td}2 + w_2\sinh^2\frac{(1-t)d}2)/M$
+/// ([`PoincareBall::geodesic_into`]; the batch kernel mirrors it).
+#[inline]
+fn geodesic_coeffs<T: Real>(ap: T, aq: T, d: T, t: T) -> (T, T) {
+    let (w1, w2, m) = lorentz_weights(ap, aq, d, t);
+    let half = T::c(0.5);
+    let h1 = (half * t * d).sinh();
+    let h2 = (half * (T::one() - t) * d).sinh();
+    let k = T::c(2.0) * (ap / m);
+    (k * w2, k * aq * (w1 * h1 * h1 + w2 * h2 * h2))
+}
+
+/// Coefficients $(k, 1 + e_1, e_1 - e_2)$ of the geodesic velocity
+/// $\dot\gamma(t) = k\big((1 + e_1)\\,\delta + (e_1 - e_2)\\,p\big)$,
+/// $k = \frac{4a_pa_q}{\operatorname{sinhc}(d)M^2}$, from $a_p$, $a_q$ and the distance $d$
+/// ([`PoincareBall::geodesic_velocity_into`]; the batch kernel mirrors it).
+#[inline]
+fn velocity_coeffs<T: Real>(ap: T, aq: T, d: T, t: T) -> (T, T, T) {
+    let (_, _, m) = lorentz_weights(ap, aq, d, t);
+    let half = T::c(0.5);
+    let h1 = (half * t * d).sinh();
+    let h2 = (half * (T::one() - t) * d).sinh();
     let e1 = ap * h1 * h1;
     let e2 = aq * h2 * h2;
-    let k = T::c(4.0) * (ap / m) * (aq / m) / sd;
+    let k = T::c(4.0) * (ap / m) * (aq / m) / sinhc(d);
     (k, T::one() + e1, e1 - e2)
-}
-
-/// Shared scalars of the ball geodesic from `a` to `b` at time `t`.
-struct GeoParts<T> {
-    pr: Pair<T>,
-    /// $w = \kappa_w V$.
-    kw: T,
-    /// $a \cdot V$.
-    pv: T,
-    /// $\lVert V\rVert^2$.
-    vv: T,
-}
-
-impl<T: Real> GeoParts<T> {
-    fn new(a: &[T], b: &[T], t: T) -> Self {
-        let pr = Pair::new(a, b);
-        let d = pr.dist();
-        let c = pr.y.sqrt();
-        let root = (pr.ap * pr.aq).sqrt() * (pr.dd + pr.ap * pr.aq).sqrt();
-        let hc = asinh_over_x(c) / root;
-        let s = T::c(0.5) * t * d;
-        let kw = t * tanh_over_x(s) * hc;
-        let (mut pv, mut vv) = (T::zero(), T::zero());
-        for (&x, &y) in a.iter().zip(b) {
-            let v = pr.ap * (y - x) - pr.dd * x;
-            pv = x.madd(v, pv);
-            vv = v.madd(v, vv);
-        }
-        Self { pr, kw, pv, vv }
-    }
-    #[inline]
-    fn v(&self, a: &[T], b: &[T], i: usize) -> T {
-        self.pr.ap * (b[i] - a[i]) - self.pr.dd * a[i]
-    }
 }
 
 impl<T: Real> ParallelTransport for PoincareBall<T> {
@@ -1428,7 +1431,7 @@ mod tests {
         }
     }
 
-    include!("testdata/ball_velocity_ref.rs");
+    include!("testdata/ball_geodesic_ref.rs");
 
     /// $\lVert a - b\rVert / \lVert b\rVert$.
     fn rel_err(a: &[f64], b: &[f64]) -> f64 {
@@ -1460,21 +1463,51 @@ mod tests {
         assert!((vb[0] - r64).abs() < 1e-13 * r64, "{vb:?}");
     }
 
-    /// Scalar and batch kernels in both dtypes against [`BALL_VELOCITY_REF`]: norms up to
+    #[test]
+    fn geodesic_regressions_near_the_boundary() {
+        // The same Möbius denominator: f32 returned inf, f64 an absolute error of 9e-10 at the
+        // origin (and 1.6e-7 relative at t = 1/2 on the f32 pair).
+        let b32 = PoincareBall::<f32>::new(1).unwrap();
+        let (p32, q32) = ([-0.99996054f32], [0.9999958f32]);
+        let r32 = 0.5092354435789077;
+        let g = b32.geodesic(&p32, &q32, 0.5);
+        let mut gb = [0.0f32];
+        b32.geodesic_batch_into(&p32, &q32, &[0.5], &mut gb);
+        for x in [g[0], gb[0]] {
+            assert!((x as f64 - r32).abs() < 3e-7, "{x}");
+        }
+        let b = PoincareBall::<f64>::new(1).unwrap();
+        let (p, q) = ([-0.9997061657051862], [0.9997061657051862]);
+        let t = 0.5 + f64::EPSILON / 2.0;
+        let mut gb = [0.0];
+        b.geodesic_batch_into(&p, &q, &[t], &mut gb);
+        for x in [b.geodesic(&p, &q, t)[0], gb[0]] {
+            assert!((x - 9.79826755867201e-16).abs() < 4e-16, "{x}");
+        }
+        let (p, q) = ([-0.9999605417251587], [0.9999958276748657]);
+        for x in [b.geodesic(&p, &q, 0.5)[0], b.geodesic(&p, &q, 0.8)[0]] {
+            let r = if x < 0.9 { r32 } else { 0.9995018298329648 };
+            assert!((x - r).abs() < 3e-16, "{x}");
+        }
+    }
+
+    /// Scalar and batch geodesic points (absolute error) and velocities (relative error) in both
+    /// dtypes against [`BALL_GEODESIC_REF`]: norms up to
     /// $1 - 10^{-6}$, separations from $10^{-6}$ rad to antipodal, $t \in [0, 1]$ including just
     /// past $1/2$.
     #[test]
     fn geodesic_velocity_accuracy_scan() {
         let b = PoincareBall::<f64>::new(2).unwrap();
         let b32 = PoincareBall::<f32>::new(2).unwrap();
-        let rows = BALL_VELOCITY_REF.len();
+        let rows = BALL_GEODESIC_REF.len();
         let (mut ps, mut qs, mut ts, mut refs) = (vec![], vec![], vec![], vec![]);
-        for r in &BALL_VELOCITY_REF {
+        for r in &BALL_GEODESIC_REF {
             ps.extend_from_slice(&r[0..2]);
             qs.extend_from_slice(&r[2..4]);
             ts.push(r[4]);
             refs.extend_from_slice(&r[5..7]);
         }
+        let (mut gb, mut gb32) = (vec![0.0; 2 * rows], vec![0.0f32; 2 * rows]);
         let down = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
         let (ps32, qs32, ts32) = (down(&ps), down(&qs), down(&ts));
         let mut vb = vec![0.0; 2 * rows];
@@ -1482,6 +1515,9 @@ mod tests {
         let mut vb32 = vec![0.0f32; 2 * rows];
         b32.geodesic_velocity_batch_into(&ps32, &qs32, &ts32, &mut vb32);
         let (mut e64, mut e32) = (0.0f64, 0.0f64);
+        b.geodesic_batch_into(&ps, &qs, &ts, &mut gb);
+        b32.geodesic_batch_into(&ps32, &qs32, &ts32, &mut gb32);
+        let (mut g64, mut g32) = (0.0f64, 0.0f64);
         for i in 0..rows {
             let s = 2 * i..2 * i + 2;
             let rf = &refs[s.clone()];
@@ -1491,13 +1527,29 @@ mod tests {
             let errs64 = [rel_err(&v, rf), rel_err(&vb[s.clone()], rf)];
             let errs32 = [rel_err(&up(&v32), rf), rel_err(&up(&vb32[s.clone()]), rf)];
             for e in errs64.iter().chain(&errs32) {
-                assert!(e.is_finite(), "row {i}: {:?}", BALL_VELOCITY_REF[i]);
+                assert!(e.is_finite(), "row {i}: {:?}", BALL_GEODESIC_REF[i]);
             }
             e64 = errs64.iter().fold(e64, |m, &e| m.max(e));
             e32 = errs32.iter().fold(e32, |m, &e| m.max(e));
             assert!(errs64[0].max(errs64[1]) < 1e-14, "row {i}: {errs64:?}");
             assert!(errs32[0].max(errs32[1]) < 2e-6, "row {i}: {errs32:?}");
+            let gr = &BALL_GEODESIC_REF[i][7..9];
+            let abs = |g: &[f64]| {
+                g.iter()
+                    .zip(gr)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f64::max)
+            };
+            let g = b.geodesic(&ps[s.clone()], &qs[s.clone()], ts[i]);
+            let g_32 = b32.geodesic(&ps32[s.clone()], &qs32[s.clone()], ts32[i]);
+            let ga = [abs(&g), abs(&gb[s.clone()])];
+            let ga32 = [abs(&up(&g_32)), abs(&up(&gb32[s.clone()]))];
+            assert!(ga[0].max(ga[1]) < 1e-15, "row {i}: {ga:?}");
+            assert!(ga32[0].max(ga32[1]) < 4e-7, "row {i}: {ga32:?}");
+            g64 = g64.max(ga[0]).max(ga[1]);
+            g32 = g32.max(ga32[0]).max(ga32[1]);
         }
         println!("ball geodesic velocity: max rel err f64 {e64:.2e}, f32 {e32:.2e}");
+        println!("ball geodesic point: max abs err f64 {g64:.2e}, f32 {g32:.2e}");
     }
 }
