@@ -12,7 +12,7 @@
 //! | exp | $\exp_p(u) = p \oplus \tanh(\lambda_p\lVert u\rVert/2)\\,u/\lVert u\rVert$ |
 //! | log | $\log_p q = \frac{2}{\lambda_p}\operatorname{artanh}\lVert m\rVert\\,\frac{m}{\lVert m\rVert} = \frac{\operatorname{arsinh} c}{c\sqrt{1+c^2}}\cdot\frac{a_p\delta - \lVert\delta\rVert^2p}{a_q}$, $m = -p\oplus q$ |
 //! | transport | $P_{p\to q}(v) = \frac{\lambda_p}{\lambda_q}\operatorname{gyr}\lbrack q, -p\rbrack v$ |
-//! | geodesic | $\gamma(t) = p \oplus \tanh(td/2)\\,\hat m$ |
+//! | geodesic | $\gamma(t) = p \oplus \tanh(td/2)\\,\hat m = \frac{2(w_1a_q\\,p + w_2a_p\\,q)}{M}$, $w_1 = \frac{\sinh((1-t)d)}{\sinh d}$, $w_2 = \frac{\sinh(td)}{\sinh d}$, $M = a_pa_q + w_1(2-a_p)a_q + w_2(2-a_q)a_p$ |
 //! | base | wrapped normal at 0: $p = \tanh(\lVert v\rVert/2)\\,v/\lVert v\rVert$, $v \sim \mathcal N(0, I)$ |
 //!
 //! The map $p \mapsto \big(1 + \lVert p\rVert^2, 2p\big)/(1 - \lVert p\rVert^2)$ is an isometry onto
@@ -40,6 +40,13 @@
 //!   ([`ASINH_OVER_X_CUTOFF`]) and $K(y) = \operatorname{arsinh}\sqrt y/\sqrt{y(1+y)}$ with its
 //!   derivative ([`K_PRIME_CUTOFF`]), each scanned against a long series on both sides of its
 //!   cutoff.
+//! * Geodesics and their velocities do not use Möbius addition: $p \oplus w$ divides by
+//!   $1 + 2p\cdot w + \lVert p\rVert^2\lVert w\rVert^2$, which cancels to $O(a_p^2)$ when the
+//!   geodesic crosses the ball (f64 lost $\varepsilon/a_p^2$; f32 returned NaN/inf). They use the
+//!   Lorentz geodesic mapped to the ball (table), whose scalars are sums of positive terms for
+//!   $t \in \lbrack 0, 1\rbrack$ (derivation in `docs/math/hyperbolic.md`). Measured against
+//!   mpmath for norms up to $1 - 10^{-6}$, all separations: points $4\cdot10^{-16}$ absolute,
+//!   velocities $3\cdot10^{-15}$ relative (f64).
 //! * `project_point_into` pulls points to norm at most $1 - \epsilon$ with
 //!   $\epsilon$ = [`BALL_EPS`] = $(10^{-6}, 10^{-12})$ for (f32, f64); `check_point` accepts
 //!   exactly the points with $a_p > 0$.
@@ -54,7 +61,9 @@
 //! measured) for every norm up to $1 - 10^{-6}$. The representation resolves points to
 //! $\varepsilon/a_p \approx 6\cdot10^{-8}/a_p$: $10^{-6}$ for $\lVert p\rVert \le 0.97$ (radius
 //! $\approx 4.2$) and $10^{-4}$ for $\lVert p\rVert \le 0.9997$ (radius $\approx 8$); beyond that use
-//! f64.
+//! f64. Geodesic points are accurate to $2.3\cdot10^{-7}$ absolute and geodesic velocities to
+//! $1.2\cdot10^{-6}$ relative (measured, norms up to $1 - 10^{-6}$; the velocity error grows like
+//! $\varepsilon d$ through $\sinh(td)$, with $d \le 29$ there).
 //!
 //! ```
 //! use geoflow_manifolds::{prelude::*, PoincareBall};
