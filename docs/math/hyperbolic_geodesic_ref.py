@@ -33,6 +33,13 @@ def lor_vel(xb, yb, t):
     d = acosh(ip)
     return [d/sinh(d)*(cosh(t*d)*b - cosh((1-t)*d)*a) for a, b in zip(x, y)]
 
+def lor_geo(xb, yb, t):
+    xb = [mpf(v) for v in xb]; yb = [mpf(v) for v in yb]; t = mpf(t)
+    x = [sqrt(1 + sum(v*v for v in xb))] + xb
+    y = [sqrt(1 + sum(v*v for v in yb))] + yb
+    d = acosh(x[0]*y[0] - sum(a*b for a, b in zip(xb, yb)))
+    return [(sinh((1-t)*d)*a + sinh(t*d)*b)/sinh(d) for a, b in zip(x, y)]
+
 def r(v): return repr(float(v))
 
 # sanity: analytic ball velocity vs numerical derivative of the geodesic
@@ -75,8 +82,8 @@ out += rows
 out.append("];")
 open('/tmp/gen/ball.rs', 'w').write("\n".join(out) + "\n")
 
-out = ["/// Rows `[x1, x2, y1, y2, t, v0, v1, v2]`: f32-exact spatial parts of points of H²",
-       "/// (time parts implied), the geodesic velocity to 17 digits (mpmath, 60 digits).",]
+out = ["/// Rows `[x1, x2, y1, y2, t, v0, v1, v2, g0, g1, g2]`: f32-exact spatial parts of points of H²",
+       "/// (time parts implied), the geodesic velocity and point to 17 digits (mpmath, 60 digits).",]
 rows = []
 for rad in [0.5, 2.0, 5.0, 10.0, 15.0]:
     for sep in [float(pi), 2.0, 0.5, 1e-3, 1e-7]:
@@ -86,8 +93,9 @@ for rad in [0.5, 2.0, 5.0, 10.0, 15.0]:
             if X == Y: continue
             for t in ts:
                 v = lor_vel(X, Y, t)
-                rows.append("[%s]," % ", ".join(map(r, X + Y + [t] + v)))
-out.append("static LORENTZ_VELOCITY_REF: [[f64; 8]; %d] = [" % len(rows))
+                g = lor_geo(X, Y, t)
+                rows.append("[%s]," % ", ".join(map(r, X + Y + [t] + v + g)))
+out.append("static LORENTZ_GEODESIC_REF: [[f64; 11]; %d] = [" % len(rows))
 out += rows
 out.append("];")
 open('/tmp/gen/lorentz.rs', 'w').write("\n".join(out) + "\n")

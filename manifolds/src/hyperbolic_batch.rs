@@ -414,7 +414,8 @@ fn ends<'a, T>(xs: &'a [T], ys: &'a [T], d: usize, row: usize, swap: bool) -> (&
     }
 }
 
-/// Batched [`Lorentz::geodesic_into`](Manifold::geodesic_into).
+/// Batched [`Lorentz::geodesic_into`](Manifold::geodesic_into): the positive-weight form
+/// $w_1\bar x + w_2\bar y$ of the scalar kernel (`c` = $w_1$, `r` = $w_2$).
 pub(crate) fn lorentz_geodesic<T: Real>(
     m: &Lorentz<T>,
     xs: &[T],
@@ -431,21 +432,21 @@ pub(crate) fn lorentz_geodesic<T: Real>(
         for i in 0..nb {
             let dist = T::c(2.0) * vmath::asinh(T::c(0.5) * ch.c2[i].sqrt());
             let td = tt[i] * dist;
-            let (sh, co) = vmath::sinh_cosh(td);
-            c[i] = co;
-            r[i] = tt[i] * sinhc_from(td, sh) / vmath::sinhc(dist);
+            let u = T::one() - tt[i];
+            let sd = vmath::sinhc(dist);
+            c[i] = u * vmath::sinhc(u * dist) / sd;
+            r[i] = tt[i] * vmath::sinhc(td) / sd;
         }
         let mut gg = [z; BLOCK];
         for i in 0..nb {
             let (a, b) = ends(xs, ys, d, i0 + i, sw[i]);
-            let h = T::c(0.5) * ch.c2[i];
             let mut acc = z;
             for ((o, &a), &b) in o[i * d + 1..(i + 1) * d]
                 .iter_mut()
                 .zip(&a[1..])
                 .zip(&b[1..])
             {
-                let g = c[i] * a + r[i] * ((b - a) - h * a);
+                let g = c[i] * a + r[i] * b;
                 *o = g;
                 acc = g.madd(g, acc);
             }
