@@ -63,7 +63,7 @@ ts = [0.0, 0.3, 0.5, 0.5 + 2.0**-20, 0.8, 1.0]
 ts = [f32(t) for t in ts]
 out = []
 out.append("/// Rows `[p0, p1, q0, q1, t, v0, v1, g0, g1]`: f32-exact points of the ball, the geodesic")
-out.append("/// velocity and point to 17 digits (mpmath, 60 digits, from the closed form; generator in `docs/math/hyperbolic.md`).")
+out.append("/// velocity and point to 17 digits (mpmath, 60 digits, from the closed form; generator `docs/math/hyperbolic_geodesic_ref.py`).")
 rows = []
 th = 0.7
 for rho in [0.5, 0.9, 0.99, 0.999, 0.9999, 1 - 1e-5, 1 - 1e-6]:

@@ -15,7 +15,7 @@
 //! | exp | $\exp_x(u) = \cosh\theta\\,x + \operatorname{sinhc}\theta\\,u$, $\theta = \lVert u \rVert_L$ |
 //! | log | $\log_x(y) = \frac{d}{\sinh d}\\,(y - \alpha x)$, with $y - \alpha x = (y - x) - \tfrac{c^2}{2} x$ |
 //! | transport | $P_{x\to y}(v) = v + \frac{\langle y, v\rangle_L}{1 + \alpha}(x + y)$ |
-//! | geodesic | $\gamma(t) = \cosh(td)\\,x + \frac{\sinh(td)}{\sinh d}(y - \alpha x)$ |
+//! | geodesic | $\gamma(t) = \cosh(td)\\,x + \frac{\sinh(td)}{\sinh d}(y - \alpha x) = \frac{\sinh((1-t)d)\\,x + \sinh(td)\\,y}{\sinh d}$ |
 //! | velocity | $\dot\gamma(t) = d\sinh(td)\\,x + \cosh(td)\log_x y = \frac{d}{\sinh d}\big(\cosh(td)(y - x) + 2\sinh\frac d2\sinh((t-\frac12)d)\\,x\big)$ |
 //! | base | wrapped normal $\mathcal{WN}(o, I)$, $\log p(z) = \log\mathcal N(v; 0, I) - (n-1)\log\frac{\sinh r}{r}$, $r = d(o, z)$ |
 //!
@@ -56,6 +56,10 @@
 //!   as $(y - x) - \frac{c^2}{2}x$ with $x_0 - y_0 = \delta\cdot s/(x_0+y_0)$, so nearby points
 //!   lose nothing. Geodesics are evaluated from the nearer endpoint ($t \le 1/2$ from $x$, else
 //!   from $y$), so both endpoints are reproduced exactly.
+//! * **geodesic points** use the positive-weight form (last in the table): for far points the
+//!   first cancels like $e^d$ ($2.6\cdot10^{-5}$ absolute at the midpoint of two points at
+//!   radius 15). Measured against mpmath: $2\cdot10^{-15}$ relative to the ambient norm (f64),
+//!   $2\cdot10^{-7}$ (f32, radii up to 5).
 //! * **geodesic velocity** uses the second form of the table (derivative of
 //!   $\frac{\sinh((1-t)d)x + \sinh(td)y}{\sinh d}$): the first cancels two terms $\sim e^{d/2}$
 //!   times the result for far points near $t = 1/2$. Measured against mpmath: $2\cdot10^{-15}$

@@ -1,5 +1,5 @@
 /// Rows `[p0, p1, q0, q1, t, v0, v1, g0, g1]`: f32-exact points of the ball, the geodesic
-/// velocity and point to 17 digits (mpmath, 60 digits, from the closed form; generator in `docs/math/hyperbolic.md`).
+/// velocity and point to 17 digits (mpmath, 60 digits, from the closed form; generator `docs/math/hyperbolic_geodesic_ref.py`).
 static BALL_GEODESIC_REF: [[f64; 9]; 504] = [
 [0.3824211061000824, 0.32210883498191833, -0.3824211061000824, -0.32210883498191833, 0.0, -0.6301987876479195, -0.5308090846930505, 0.3824211061000824, 0.32210883498191833],
 [0.3824211061000824, 0.32210883498191833, -0.3824211061000824, -0.32210883498191833, 0.30000001192092896, -0.8009695736667559, -0.674647324936721, 0.16539980713646316, 0.13931432740800978],
