@@ -247,8 +247,9 @@ fn inner_row(row: u32, base: u32) {
     }
 }
 
-// Lorentz::geodesic_into: from the nearer endpoint A, cosh(td) A + t sinhc(td)/sinhc(d)
-// ((B - A) - c^2/2 A), time coordinate from the constraint.
+// Lorentz::geodesic_into: from the nearer endpoint A, w1 A + w2 B with the positive weights
+// w1 = sinh((1-t)d)/sinh d, w2 = sinh(td)/sinh d (no e^d cancellation for far points), time
+// coordinate from the constraint.
 fn geodesic_row(row: u32, base: u32) {
     var t = c[row];
     let swap = !(t <= 0.5);
@@ -257,14 +258,15 @@ fn geodesic_row(row: u32, base: u32) {
     }
     let ch = chord(base, swap);
     let d = chord_dist(ch);
-    let co = m_cosh(t * d);
-    let r = t * sinhc(t * d) / sinhc(d);
-    let h = 0.5 * ch.c2;
+    let u = 1.0 - t;
+    let sd = sinhc(d);
+    let w1 = u * sinhc(u * d) / sd;
+    let w2 = t * sinhc(t * d) / sd;
     var gg = 0.0;
     for (var i = 1u + LANE; i < D; i += STRIDE) {
         let x = pt(base, i, swap);
         let y = qt(base, i, swap);
-        let g = co * x + r * ((y - x) - h * x);
+        let g = w1 * x + w2 * y;
         out[base + i] = g;
         gg = fma(g, g, gg);
     }
@@ -274,7 +276,8 @@ fn geodesic_row(row: u32, base: u32) {
     }
 }
 
-// Lorentz::geodesic_velocity_into: d sinh(td) A + cosh(td) log_A B (sign-flipped from B).
+// Lorentz::geodesic_velocity_into: d/sinh d (cosh(td) (B - A) + 2 sinh(d/2) sinh((t - 1/2)d) A)
+// (sign-flipped from B).
 fn geodesic_velocity_row(row: u32, base: u32) {
     var t = c[row];
     let swap = !(t <= 0.5);
@@ -285,17 +288,16 @@ fn geodesic_velocity_row(row: u32, base: u32) {
     }
     let ch = chord(base, swap);
     let d = chord_dist(ch);
-    let f = x_over_sinh(d);
-    let k = sign * t * d * d * sinhc(t * d);
-    let co = sign * m_cosh(t * d) * f;
-    let h = 0.5 * ch.c2;
+    let f = sign * x_over_sinh(d);
+    let cd = f * m_cosh(t * d);
+    let cx = f * 2.0 * m_sinh(0.5 * d) * m_sinh((t - 0.5) * d);
     if (LANE == 0u) {
-        out[base] = k * ch.x0 + co * (-ch.e - h * ch.x0);
+        out[base] = cd * -ch.e + cx * ch.x0;
     }
     for (var i = 1u + LANE; i < D; i += STRIDE) {
         let x = pt(base, i, swap);
         let y = qt(base, i, swap);
-        out[base + i] = k * x + co * ((y - x) - h * x);
+        out[base + i] = cd * (y - x) + cx * x;
     }
 }
 

@@ -141,88 +141,56 @@ fn inner_row(row: u32, base: u32) {
     }
 }
 
-// poincare::GeoParts of (A, B) = (p, q) or (q, p): kw, kb, P.v, |v|^2, v = a_A (B - A) - dd A.
-struct Geo {
-    pr: Pair,
-    kw: f32,
-    kb: f32,
-    pv: f32,
-    vv: f32,
+// Lorentz-combination weights of the ball geodesic (poincare::lorentz_weights): (w1, w2, M),
+// w1 = sinh((1-t)d)/sinh d, w2 = sinh(td)/sinh d, M = ap aq + w1 (2 - ap) aq + w2 (2 - aq) ap.
+fn ball_weights(ap: f32, aq: f32, d: f32, t: f32) -> vec3<f32> {
+    let u = 1.0 - t;
+    let sd = sinhc(d);
+    let w1 = u * sinhc(u * d) / sd;
+    let w2 = t * sinhc(t * d) / sd;
+    return vec3<f32>(w1, w2, ap * aq + w1 * (2.0 - ap) * aq + w2 * (2.0 - aq) * ap);
 }
 
-fn geo_parts(base: u32, swap: bool, t: f32) -> Geo {
-    var g: Geo;
-    let pr = pair(base, swap, false);
-    g.pr = pr;
-    let d = 2.0 * m_asinh(sqrt(pr.y));
-    let c0 = sqrt(pr.y);
-    let root = sqrt(pr.ap * pr.aq) * sqrt(pr.dd + pr.ap * pr.aq);
-    let hc = asinh_over_x(c0) / root;
-    let s = 0.5 * t * d;
-    let ch = m_cosh(s);
-    g.kw = t * tanh_over_x(s) * hc;
-    g.kb = hc / (ch * ch);
-    var m = vec4<f32>(0.0);
-    for (var i = LANE; i < D; i += STRIDE) {
-        let x = pt(base, i, swap);
-        let y = qt(base, i, swap);
-        let v = pr.ap * (y - x) - pr.dd * x;
-        m.x = fma(x, v, m.x);
-        m.y = fma(v, v, m.y);
-    }
-    let r = red4(m);
-    g.pv = r.x;
-    g.vv = r.y;
-    return g;
-}
-
-// PoincareBall::geodesic_into: A (+) tanh(t d/2) m_hat from the nearer endpoint.
+// PoincareBall::geodesic_into: from the nearer endpoint A,
+// A + cd (B - A) - ca A, cd = 2 ap w2/M, ca = 2 ap aq (w1 sinh^2(td/2) + w2 sinh^2((1-t)d/2))/M
+// (the Lorentz geodesic mapped to the ball; no Mobius denominator).
 fn geodesic_row(row: u32, base: u32) {
     var t = c[row];
     let swap = !(t <= 0.5);
     if (swap) {
         t = 1.0 - t;
     }
-    let g = geo_parts(base, swap, t);
-    let ab = g.kw * g.pv;
-    let bb = g.kw * g.kw * g.vv;
-    let beta = 1.0 + 2.0 * ab + bb;
-    let den = 1.0 + 2.0 * ab + g.pr.pp * bb;
+    let pr = pair(base, swap, false);
+    let d = 2.0 * m_asinh(sqrt(pr.y));
+    let w = ball_weights(pr.ap, pr.aq, d, t);
+    let h1 = m_sinh(0.5 * t * d);
+    let h2 = m_sinh(0.5 * (1.0 - t) * d);
+    let k = 2.0 * (pr.ap / w.z);
+    let cd = k * w.y;
+    let ca = k * pr.aq * (w.x * h1 * h1 + w.y * h2 * h2);
     for (var i = LANE; i < D; i += STRIDE) {
         let x = pt(base, i, swap);
         let y = qt(base, i, swap);
-        let v = g.pr.ap * (y - x) - g.pr.dd * x;
-        out[base + i] = (beta * x + g.pr.ap * (g.kw * v)) / den;
+        out[base + i] = x + (cd * (y - x) - ca * x);
     }
 }
 
-// PoincareBall::geodesic_velocity_into.
+// PoincareBall::geodesic_velocity_into: k ((1 + e1)(q - p) + (e1 - e2) p),
+// k = 4 ap aq/(sinhc(d) M^2), e1 = ap sinh^2(td/2), e2 = aq sinh^2((1-t)d/2).
 fn geodesic_velocity_row(row: u32, base: u32) {
-    var t = c[row];
-    let swap = !(t <= 0.5);
-    var sign = 1.0;
-    if (swap) {
-        t = 1.0 - t;
-        sign = -1.0;
-    }
-    let g = geo_parts(base, swap, t);
-    let aa = g.pr.pp;
-    let ab = g.kw * g.pv;
-    let bb = g.kw * g.kw * g.vv;
-    let gamma = g.pr.ap;
-    let beta = 1.0 + 2.0 * ab + bb;
-    let den = 1.0 + 2.0 * ab + aa * bb;
-    let adb = g.kb * g.pv;
-    let bdb = g.kw * g.kb * g.vv;
-    let k1 = -2.0 * adb * gamma / den;
+    let t = c[row];
+    let pr = pair(base, false, false);
+    let d = 2.0 * m_asinh(sqrt(pr.y));
+    let w = ball_weights(pr.ap, pr.aq, d, t);
+    let h1 = m_sinh(0.5 * t * d);
+    let h2 = m_sinh(0.5 * (1.0 - t) * d);
+    let e1 = pr.ap * h1 * h1;
+    let e2 = pr.aq * h2 * h2;
+    let k = 4.0 * (pr.ap / w.z) * (pr.aq / w.z) / sinhc(d);
     for (var i = LANE; i < D; i += STRIDE) {
-        let x = pt(base, i, swap);
-        let y = qt(base, i, swap);
-        let vi = g.pr.ap * (y - x) - g.pr.dd * x;
-        let w = g.kw * vi;
-        let mi = (beta * x + gamma * w) / den;
-        out[base + i] = sign * (gamma * g.kb * vi + k1 * (bb * x + w) + 2.0 * bdb * (x - aa * mi))
-            / den;
+        let p = a[base + i];
+        let q = b[base + i];
+        out[base + i] = k * ((1.0 + e1) * (q - p) + (e1 - e2) * p);
     }
 }
 

@@ -38,7 +38,7 @@
 use crate::batch;
 use crate::lorentz::{two_sum, Dw, COMPENSATE_ABOVE};
 use crate::numerics::SINHC_CUTOFF;
-use crate::poincare::{ASINH_OVER_X_CUTOFF, K_PRIME_CUTOFF};
+use crate::poincare::K_PRIME_CUTOFF;
 use crate::vmath::{self, BLOCK};
 use crate::{Lorentz, Manifold, PoincareBall, Real};
 
@@ -414,7 +414,8 @@ fn ends<'a, T>(xs: &'a [T], ys: &'a [T], d: usize, row: usize, swap: bool) -> (&
     }
 }
 
-/// Batched [`Lorentz::geodesic_into`](Manifold::geodesic_into).
+/// Batched [`Lorentz::geodesic_into`](Manifold::geodesic_into): the positive-weight form
+/// $w_1\bar x + w_2\bar y$ of the scalar kernel (`c` = $w_1$, `r` = $w_2$).
 pub(crate) fn lorentz_geodesic<T: Real>(
     m: &Lorentz<T>,
     xs: &[T],
@@ -431,21 +432,21 @@ pub(crate) fn lorentz_geodesic<T: Real>(
         for i in 0..nb {
             let dist = T::c(2.0) * vmath::asinh(T::c(0.5) * ch.c2[i].sqrt());
             let td = tt[i] * dist;
-            let (sh, co) = vmath::sinh_cosh(td);
-            c[i] = co;
-            r[i] = tt[i] * sinhc_from(td, sh) / vmath::sinhc(dist);
+            let u = T::one() - tt[i];
+            let sd = vmath::sinhc(dist);
+            c[i] = u * vmath::sinhc(u * dist) / sd;
+            r[i] = tt[i] * vmath::sinhc(td) / sd;
         }
         let mut gg = [z; BLOCK];
         for i in 0..nb {
             let (a, b) = ends(xs, ys, d, i0 + i, sw[i]);
-            let h = T::c(0.5) * ch.c2[i];
             let mut acc = z;
             for ((o, &a), &b) in o[i * d + 1..(i + 1) * d]
                 .iter_mut()
                 .zip(&a[1..])
                 .zip(&b[1..])
             {
-                let g = c[i] * a + r[i] * ((b - a) - h * a);
+                let g = c[i] * a + r[i] * b;
                 *o = g;
                 acc = g.madd(g, acc);
             }
@@ -460,7 +461,8 @@ pub(crate) fn lorentz_geodesic<T: Real>(
     });
 }
 
-/// Batched [`Lorentz::geodesic_velocity_into`](Manifold::geodesic_velocity_into).
+/// Batched [`Lorentz::geodesic_velocity_into`](Manifold::geodesic_velocity_into) (the
+/// cancellation-free $c_\delta(y - x) + c_x x$ form of the scalar kernel).
 pub(crate) fn lorentz_geodesic_velocity<T: Real>(
     m: &Lorentz<T>,
     xs: &[T],
@@ -473,22 +475,20 @@ pub(crate) fn lorentz_geodesic_velocity<T: Real>(
         let z = T::zero();
         let (sw, tt) = near_end(ts, i0, nb);
         let ch = chord_block(xs, ys, d, i0, nb, &sw);
-        let (mut kx, mut c) = ([z; BLOCK], [z; BLOCK]);
+        let (mut cd, mut cx) = ([z; BLOCK], [z; BLOCK]);
+        let half = T::c(0.5);
         for i in 0..nb {
-            let dist = T::c(2.0) * vmath::asinh(T::c(0.5) * ch.c2[i].sqrt());
-            let sign = sel(sw[i], -T::one(), T::one());
-            let td = tt[i] * dist;
-            let (sh, co) = vmath::sinh_cosh(td);
-            kx[i] = sign * tt[i] * dist * dist * sinhc_from(td, sh);
-            c[i] = sign * co * vmath::x_over_sinh(dist);
+            let dist = T::c(2.0) * vmath::asinh(half * ch.c2[i].sqrt());
+            let f = sel(sw[i], -T::one(), T::one()) * vmath::x_over_sinh(dist);
+            cd[i] = f * vmath::cosh(tt[i] * dist);
+            cx[i] = f * T::c(2.0) * vmath::sinh(half * dist) * vmath::sinh((tt[i] - half) * dist);
         }
         for i in 0..nb {
             let (a, b) = ends(xs, ys, d, i0 + i, sw[i]);
             let or = &mut o[i * d..(i + 1) * d];
-            let (k, ci, h) = (kx[i], c[i], T::c(0.5) * ch.c2[i]);
-            or[0] = k * ch.x0[i] + ci * (-ch.e[i] - h * ch.x0[i]);
+            or[0] = cd[i] * -ch.e[i] + cx[i] * ch.x0[i];
             for ((o, &a), &b) in or[1..].iter_mut().zip(&a[1..]).zip(&b[1..]) {
-                *o = k * a + ci * ((b - a) - h * a);
+                *o = cd[i] * (b - a) + cx[i] * a;
             }
         }
     });
@@ -734,97 +734,8 @@ pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &m
     });
 }
 
-/// Per-row scalars of the ball geodesic from `a` to `b` at time `t` (`poincare::GeoParts`) and
-/// of Möbius addition $a \oplus w$: $a_a$, $\lVert\delta\rVert^2$, $\lVert a\rVert^2$,
-/// $\kappa_w$, $\kappa_b$, $a\cdot V$, $\lVert V\rVert^2$, $\beta$, $D$.
-struct GeoBlock<T> {
-    sw: [bool; BLOCK],
-    ap: [T; BLOCK],
-    dd: [T; BLOCK],
-    aa: [T; BLOCK],
-    kw: [T; BLOCK],
-    kb: [T; BLOCK],
-    pv: [T; BLOCK],
-    vv: [T; BLOCK],
-    beta: [T; BLOCK],
-    den: [T; BLOCK],
-}
-
-#[inline(always)]
-fn ball_geo_block<T: Real>(
-    ps: &[T],
-    qs: &[T],
-    ts: &[T],
-    d: usize,
-    i0: usize,
-    nb: usize,
-) -> GeoBlock<T> {
-    let z = T::zero();
-    let (sw, tt) = near_end(ts, i0, nb);
-    let mut g = GeoBlock {
-        sw,
-        ap: [z; BLOCK],
-        dd: [z; BLOCK],
-        aa: [z; BLOCK],
-        kw: [z; BLOCK],
-        kb: [z; BLOCK],
-        pv: [z; BLOCK],
-        vv: [z; BLOCK],
-        beta: [z; BLOCK],
-        den: [z; BLOCK],
-    };
-    let mut aq = [z; BLOCK];
-    for i in 0..nb {
-        let (a, b) = ends(ps, qs, d, i0 + i, sw[i]);
-        g.ap[i] = one_minus_norm2_fast(a);
-        aq[i] = one_minus_norm2_fast(b);
-        let (mut s, mut n) = (z, z);
-        for (&x, &y) in a.iter().zip(b) {
-            let dl = y - x;
-            s = dl.madd(dl, s);
-            n = x.madd(x, n);
-        }
-        g.dd[i] = s;
-        g.aa[i] = n;
-    }
-    for i in 0..nb {
-        let (ap, aq, dd) = (g.ap[i], aq[i], g.dd[i]);
-        let c = (dd / (ap * aq)).sqrt();
-        let ash = vmath::asinh(c);
-        let dist = T::c(2.0) * ash;
-        let c2 = c * c;
-        let series = T::one() - c2 / T::c(6.0) + T::c(3.0 / 40.0) * c2 * c2;
-        let aox = sel(c.abs() < T::pick(ASINH_OVER_X_CUTOFF), series, ash / c);
-        let root = (ap * aq).sqrt() * (dd + ap * aq).sqrt();
-        let hc = aox / root;
-        let s = T::c(0.5) * tt[i] * dist;
-        let ch = vmath::cosh(s);
-        g.kw[i] = tt[i] * vmath::tanh_over_x(s) * hc;
-        g.kb[i] = hc / (ch * ch);
-    }
-    for i in 0..nb {
-        let (a, b) = ends(ps, qs, d, i0 + i, sw[i]);
-        let (ap, dd) = (g.ap[i], g.dd[i]);
-        let (mut pv, mut vv) = (z, z);
-        for (&x, &y) in a.iter().zip(b) {
-            let v = ap * (y - x) - dd * x;
-            pv = x.madd(v, pv);
-            vv = v.madd(v, vv);
-        }
-        g.pv[i] = pv;
-        g.vv[i] = vv;
-    }
-    let two = T::c(2.0);
-    for i in 0..nb {
-        let ab = g.kw[i] * g.pv[i];
-        let bb = g.kw[i] * g.kw[i] * g.vv[i];
-        g.beta[i] = T::one() + two * ab + bb;
-        g.den[i] = T::one() + two * ab + g.aa[i] * bb;
-    }
-    g
-}
-
-/// Batched [`PoincareBall::geodesic_into`](Manifold::geodesic_into).
+/// Batched [`PoincareBall::geodesic_into`](Manifold::geodesic_into): the Lorentz-combination
+/// form $p + c_\delta\\,\delta - c_p\\,p$ of the scalar kernel (from the nearer end).
 pub(crate) fn ball_geodesic<T: Real>(
     m: &PoincareBall<T>,
     ps: &[T],
@@ -834,20 +745,47 @@ pub(crate) fn ball_geodesic<T: Real>(
 ) {
     let d = m.ambient_dim();
     blocks(out, d, ps.len() * 2 + out.len(), |i0, nb, o| {
-        let g = ball_geo_block(ps, qs, ts, d, i0, nb);
+        let z = T::zero();
+        let (sw, tt) = near_end(ts, i0, nb);
+        let (mut ap, mut aq, mut dd) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
         for i in 0..nb {
-            let (a, b) = ends(ps, qs, d, i0 + i, g.sw[i]);
-            let (ap, dd, kw) = (g.ap[i], g.dd[i], g.kw[i]);
-            let (beta, den) = (g.beta[i], g.den[i]);
+            let (a, b) = ends(ps, qs, d, i0 + i, sw[i]);
+            ap[i] = one_minus_norm2_fast(a);
+            aq[i] = one_minus_norm2_fast(b);
+            let mut s = z;
+            for (&x, &y) in a.iter().zip(b) {
+                let dl = y - x;
+                s = dl.madd(dl, s);
+            }
+            dd[i] = s;
+        }
+        let (mut cd, mut ca) = ([z; BLOCK], [z; BLOCK]);
+        let (two, half) = (T::c(2.0), T::c(0.5));
+        for i in 0..nb {
+            let dist = two * vmath::asinh((dd[i] / (ap[i] * aq[i])).sqrt());
+            let (t, u) = (tt[i], T::one() - tt[i]);
+            let sd = vmath::sinhc(dist);
+            let w1 = u * vmath::sinhc(u * dist) / sd;
+            let w2 = t * vmath::sinhc(t * dist) / sd;
+            let mm = ap[i] * aq[i] + w1 * (two - ap[i]) * aq[i] + w2 * (two - aq[i]) * ap[i];
+            let h1 = vmath::sinh(half * t * dist);
+            let h2 = vmath::sinh(half * u * dist);
+            let k = two * (ap[i] / mm);
+            cd[i] = k * w2;
+            ca[i] = k * aq[i] * (w1 * h1 * h1 + w2 * h2 * h2);
+        }
+        for i in 0..nb {
+            let (a, b) = ends(ps, qs, d, i0 + i, sw[i]);
             for ((o, &x), &y) in o[i * d..(i + 1) * d].iter_mut().zip(a).zip(b) {
-                let w = kw * (ap * (y - x) - dd * x);
-                *o = (beta * x + ap * w) / den;
+                *o = x + (cd[i] * (y - x) - ca[i] * x);
             }
         }
     });
 }
 
-/// Batched [`PoincareBall::geodesic_velocity_into`](Manifold::geodesic_velocity_into).
+/// Batched [`PoincareBall::geodesic_velocity_into`](Manifold::geodesic_velocity_into): the
+/// cancellation-free Lorentz-combination form of the scalar kernel,
+/// $k\big((1 + e_1)\\,\delta + (e_1 - e_2)\\,p\big)$.
 pub(crate) fn ball_geodesic_velocity<T: Real>(
     m: &PoincareBall<T>,
     ps: &[T],
@@ -857,21 +795,29 @@ pub(crate) fn ball_geodesic_velocity<T: Real>(
 ) {
     let d = m.ambient_dim();
     blocks(out, d, ps.len() * 2 + out.len(), |i0, nb, o| {
-        let g = ball_geo_block(ps, qs, ts, d, i0, nb);
-        let two = T::c(2.0);
+        let z = T::zero();
+        let (ap, aq, dd) = pair_block(ps, qs, d, i0, nb);
+        let (mut k, mut c1, mut c2) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
+        let (two, half) = (T::c(2.0), T::c(0.5));
         for i in 0..nb {
-            let (a, b) = ends(ps, qs, d, i0 + i, g.sw[i]);
-            let (ap, dd, kw, kb, aa) = (g.ap[i], g.dd[i], g.kw[i], g.kb[i], g.aa[i]);
-            let (beta, den) = (g.beta[i], g.den[i]);
-            let bb = kw * kw * g.vv[i];
-            let (adb, bdb) = (kb * g.pv[i], kw * kb * g.vv[i]);
-            let k1 = -two * adb * ap / den;
-            let sign = sel(g.sw[i], -T::one(), T::one());
-            for ((o, &x), &y) in o[i * d..(i + 1) * d].iter_mut().zip(a).zip(b) {
-                let vi = ap * (y - x) - dd * x;
-                let w = kw * vi;
-                let mv = (beta * x + ap * w) / den;
-                *o = sign * (ap * kb * vi + k1 * (bb * x + w) + two * bdb * (x - aa * mv)) / den;
+            let dist = two * vmath::asinh((dd[i] / (ap[i] * aq[i])).sqrt());
+            let (t, u) = (ts[i0 + i], T::one() - ts[i0 + i]);
+            let sd = vmath::sinhc(dist);
+            let w1 = u * vmath::sinhc(u * dist) / sd;
+            let w2 = t * vmath::sinhc(t * dist) / sd;
+            let mm = ap[i] * aq[i] + w1 * (two - ap[i]) * aq[i] + w2 * (two - aq[i]) * ap[i];
+            let h1 = vmath::sinh(half * t * dist);
+            let h2 = vmath::sinh(half * u * dist);
+            let (e1, e2) = (ap[i] * h1 * h1, aq[i] * h2 * h2);
+            k[i] = T::c(4.0) * (ap[i] / mm) * (aq[i] / mm) / sd;
+            c1[i] = T::one() + e1;
+            c2[i] = e1 - e2;
+        }
+        for i in 0..nb {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            let (p, q) = (&ps[r.clone()], &qs[r]);
+            for ((o, &x), &y) in o[i * d..(i + 1) * d].iter_mut().zip(p).zip(q) {
+                *o = k[i] * (c1[i] * (y - x) + c2[i] * x);
             }
         }
     });
