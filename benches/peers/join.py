@@ -133,25 +133,34 @@ def join_train(ours, peer_recs):
         row = dict(section="train", op=op, dtype=dt, threads=th, batch=r.get("batch"),
                    ours_ms=r["ms_per_step"], ours_ms_min=r.get("ms_per_step_min"),
                    peer_ms=b["ms_per_step"] if b else None, peer=b["lib"] if b else None,
+                   peer_ms_min=b.get("ms_per_step_min") if b else None,
                    speedup=(b["ms_per_step"] / r["ms_per_step"]) if b else None)
+        if b and b.get("ms_per_step_min") and r.get("ms_per_step_min"):
+            row["speedup_min"] = b["ms_per_step_min"] / r["ms_per_step_min"]
         if op == "flowmap_step":
             fwd = mine.get(("flowmap_fwd", dt, th))
             mf = mine.get(("mlp_fwd", dt, th))
             row["over_flowmap_fwd"] = r["ms_per_step"] / fwd["ms_per_step"] if fwd else None
             row["over_mlp_fwd"] = r["ms_per_step"] / mf["ms_per_step"] if mf else None
+            if fwd and fwd.get("ms_per_step_min") and r.get("ms_per_step_min"):
+                row["over_flowmap_fwd_min"] = r["ms_per_step_min"] / fwd["ms_per_step_min"]
         rows.append(row)
     hdr = (f"{'train op':13} {'dtype':7} {'thr':>3} {'ours ms':>8} {'(min)':>8} {'peer ms':>8} "
-           f"{'best peer':14} {'peer/ours':>9}  note")
+           f"{'(min)':>8} {'best peer':14} {'peer/ours':>9} {'(mins)':>7}  note")
     print("\n" + hdr)
     print("-" * len(hdr))
     for x in rows:
         note = ""
         if x["op"] == "flowmap_step":
-            note = (f"= {fmt(x['over_flowmap_fwd'], 0, 1).strip()} x flowmap_fwd, "
+            note = (f"= {fmt(x['over_flowmap_fwd'], 0, 1).strip()} x flowmap_fwd "
+                    f"({fmt(x.get('over_flowmap_fwd_min'), 0, 1).strip()} on minima), "
                     f"{fmt(x['over_mlp_fwd'], 0, 1).strip()} x mlp_fwd (target <= 5)")
         print(f"{x['op']:13} {x['dtype']:7} {x['threads']:>3} {fmt(x['ours_ms'], 8, 3)} "
-              f"{fmt(x['ours_ms_min'], 8, 3)} {fmt(x['peer_ms'], 8, 3)} {(x['peer'] or '-'):14} "
-              f"{fmt(x['speedup'], 9, 2)}  {note}")
+              f"{fmt(x['ours_ms_min'], 8, 3)} {fmt(x['peer_ms'], 8, 3)} "
+              f"{fmt(x.get('peer_ms_min'), 8, 3)} {(x['peer'] or '-'):14} "
+              f"{fmt(x['speedup'], 9, 2)} {fmt(x.get('speedup_min'), 7, 2)}  {note}")
+    print("peer/ours compares medians; (mins) the fastest repeat of each side, steadier when "
+          "other processes share the machine")
     missing = sorted(k for k in best if k not in mine)
     print(f"\n{sum(1 for x in rows if x['peer'])} train rows joined; {len(ours)} geoflow rows, "
           f"{len(peers)} peer rows; {len(missing)} peer keys without a geoflow row")

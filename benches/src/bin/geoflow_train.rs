@@ -148,7 +148,11 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 /// `peers.py`'s network: `times` = 1 (`VectorField`) or 2 (the flow map `v(x, s, t)`).
-fn vector_field<T: Element>(ps: &mut Params<T>, times: usize, rng: &mut ChaCha8Rng) -> TangentMlp<T> {
+fn vector_field<T: Element>(
+    ps: &mut Params<T>,
+    times: usize,
+    rng: &mut ChaCha8Rng,
+) -> TangentMlp<T> {
     let config = MlpConfig {
         input: 3,
         hidden: vec![256; 3],
@@ -238,7 +242,14 @@ impl<T: Element> Batch<T> {
 
     /// Draws a batch (noise, the `ctr`-th slice of the pool, times) and the closed-form
     /// geodesic at `t` (and at `s` for the flow map).
-    fn draw(&mut self, m: &Sphere<T>, rng: &mut ChaCha8Rng, pool: &[T], ctr: &mut usize, two: bool) {
+    fn draw(
+        &mut self,
+        m: &Sphere<T>,
+        rng: &mut ChaCha8Rng,
+        pool: &[T],
+        ctr: &mut usize,
+        two: bool,
+    ) {
         let n = self.t.len();
         for p in self.x0.chunks_exact_mut(3) {
             normal_point(rng, p);
