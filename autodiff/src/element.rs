@@ -1,8 +1,8 @@
 //! The scalar types of the tape (`f32`, `f64`) and the dense kernels that need more than
 //! [`Real`]: matrix products through faer.
 
-use faer::mat::{from_row_major_slice, from_row_major_slice_mut};
-use faer::Parallelism;
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
 use geoflow_manifolds::Real;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -17,9 +17,10 @@ static GEMM_CALLS: AtomicUsize = AtomicUsize::new(0);
 
 /// Number of matrix products the tape has run since the program started.
 ///
-/// faer 0.19's kernel (gemm 0.18) allocates one small bookkeeping vector (`mc / MR` bytes,
-/// under 1 KiB) per product above the tiny-matrix sizes; the allocation test uses this counter
-/// to tell those apart from the tape's own (of which there are none after warm-up).
+/// With faer 0.24 a sequential product (`Par::Seq`, the default) allocates nothing, so a
+/// training step allocates nothing after warm-up; with [`set_matmul_threads`] above 1 the
+/// rayon path allocates a few small task buffers per product (about 9 for a `[512, 256] ×
+/// [256, 256]` product on 2 threads). The counter lets tests relate heap traffic to products.
 pub fn gemm_calls() -> usize {
     GEMM_CALLS.load(Ordering::Relaxed)
 }
@@ -38,15 +39,15 @@ pub fn matmul_threads() -> usize {
     THREADS.load(Ordering::Relaxed)
 }
 
-fn par() -> Parallelism<'static> {
+fn par() -> Par {
     #[cfg(feature = "rayon")]
     {
         let n = matmul_threads();
         if n > 1 {
-            return Parallelism::Rayon(n);
+            return Par::rayon(n);
         }
     }
-    Parallelism::None
+    Par::Seq
 }
 
 /// A tape scalar: `f32` or `f64` (sealed). Adds the matrix product to [`Real`].
@@ -109,15 +110,19 @@ macro_rules! impl_element {
                 accumulate: bool,
             ) {
                 GEMM_CALLS.fetch_add(1, Ordering::Relaxed);
-                let av = from_row_major_slice::<$t>(a, ar, ac);
-                let bv = from_row_major_slice::<$t>(b, br, bc);
+                let av = MatRef::<$t>::from_row_major_slice(a, ar, ac);
+                let bv = MatRef::<$t>::from_row_major_slice(b, br, bc);
                 let av = if ta { av.transpose() } else { av };
                 let bv = if tb { bv.transpose() } else { bv };
                 let (m, n) = (av.nrows(), bv.ncols());
                 debug_assert_eq!(av.ncols(), bv.nrows());
-                let ov = from_row_major_slice_mut::<$t>(out, m, n);
-                let alpha = if accumulate { Some(1.0) } else { None };
-                faer::linalg::matmul::matmul(ov, av, bv, alpha, 1.0, par());
+                let ov = MatMut::<$t>::from_row_major_slice_mut(out, m, n);
+                let acc = if accumulate {
+                    Accum::Add
+                } else {
+                    Accum::Replace
+                };
+                matmul(ov, acc, av, bv, 1.0, par());
             }
             #[inline(always)]
             fn exp_fast(x: Self) -> Self {
