@@ -67,7 +67,11 @@ fn training_steps_allocate_nothing_after_warm_up() {
     // `Par::Seq`) allocate nothing after warm-up.
     assert!(calls > 0);
     assert_eq!(
-        (stats.allocations, stats.reallocations, stats.bytes_allocated),
+        (
+            stats.allocations,
+            stats.reallocations,
+            stats.bytes_allocated
+        ),
         (0, 0, 0),
         "heap traffic after warm-up ({calls} matrix products): {stats:?}"
     );
