@@ -1,7 +1,8 @@
 //! Reverse mode: one VJP kernel per op, accumulated into a dense gradient arena.
 
 use crate::tape::{
-    bin_partials, bstride, dot, norm, silu_d1_s, silu_d2_s, Axis, MOp, Op, Tape, Var,
+    bin_partials, bstride, dot, norm, silu_d1_s, silu_d2_s, trig_coef, trig_d, trig_fast, Axis,
+    MOp, Op, Tape, Var,
 };
 use crate::Element;
 
@@ -252,6 +253,12 @@ impl<T: Element> Tape<'_, T> {
                             *o += gi * (T::one() - yy * yy);
                         }
                     }
+                    _ if trig_fast(u, xs) => {
+                        let ab = trig_coef(d);
+                        for ((o, &x), &gi) in ga.iter_mut().zip(xs).zip(g) {
+                            *o += gi * trig_d(ab, x);
+                        }
+                    }
                     _ => {
                         for ((o, &x), &gi) in ga.iter_mut().zip(xs).zip(g) {
                             *o += gi * d.eval(x);
@@ -271,6 +278,20 @@ impl<T: Element> Tape<'_, T> {
                         gm!(x).iter_mut().zip(xs).zip(ts).zip(sig).zip(g)
                     {
                         *o += gi * t * silu_d2_s(x, s);
+                    }
+                }
+            }
+            Op::UnaryJvp(u, x, xd, _) if trig_fast(u, val(x)) => {
+                let (d1, d2) = (trig_coef(u.next()), trig_coef(u.next().next()));
+                let (xs, ts) = (val(x), val(xd));
+                if needs(xd) {
+                    for ((o, &x), &gi) in gm!(xd).iter_mut().zip(xs).zip(g) {
+                        *o += gi * trig_d(d1, x);
+                    }
+                }
+                if needs(x) {
+                    for (((o, &x), &t), &gi) in gm!(x).iter_mut().zip(xs).zip(ts).zip(g) {
+                        *o += gi * t * trig_d(d2, x);
                     }
                 }
             }

@@ -63,21 +63,17 @@ fn training_steps_allocate_nothing_after_warm_up() {
     }
     let stats = region.change();
     let calls = gemm_calls() - calls;
-    // The tape, the JVP, backward and Adam allocate nothing; the only heap traffic left is the
-    // one bookkeeping vector (< 1 KiB) that gemm 0.18 allocates and frees inside each matrix
-    // product, which we cannot reach (see `gemm_calls`).
+    // The tape, the JVP, backward, Adam and faer's sequential matrix products (faer 0.24,
+    // `Par::Seq`) allocate nothing after warm-up.
+    assert!(calls > 0);
     assert_eq!(
-        stats.reallocations, 0,
-        "reallocations after warm-up: {stats:?}"
-    );
-    assert_eq!(stats.allocations, stats.deallocations, "{stats:?}");
-    assert!(
-        stats.allocations <= calls,
-        "{stats:?} for {calls} matrix products"
-    );
-    assert!(
-        stats.bytes_allocated <= 1024 * calls,
-        "{stats:?} for {calls} matrix products"
+        (
+            stats.allocations,
+            stats.reallocations,
+            stats.bytes_allocated
+        ),
+        (0, 0, 0),
+        "heap traffic after warm-up ({calls} matrix products): {stats:?}"
     );
     eprintln!("5 steps: {calls} matrix products, {stats:?}");
 }
