@@ -375,7 +375,8 @@ impl<T: Real> ExpScalars<T> {
         };
         let tlh = tau * lam * h;
         let den = ap * sech + omr * omr + two * rho * omt + two * tlh;
-        let alpha = one + tau * lam * s;
+        // α = 1 + τλS = (1 − tanh r) + tanh(r)(1 − ρ) + τλh ≥ 0 (no cancellation)
+        let alpha = omt + tau * r * omr + tlh;
         // 1 − sech r = expm1(−r)²/(1 + e^{−2r}); 2α − D = a(1 − sech r) ≥ 0.
         let em = (-r).exp_m1();
         let ac1 = ap * (em * em / opd);
@@ -430,6 +431,11 @@ impl<T: Real> ExpScalars<T> {
             dot_dw(p, u),
             perp2,
         )
+    }
+    /// Component $i$ of $\exp_p(u) - p$ (accurate to its own size).
+    #[inline]
+    pub(crate) fn increment(&self, p: T, u: T) -> T {
+        self.cp * p + self.cu * perp(self.sigma, p, u)
     }
     /// Component $i$ of $\exp_p(u)$: $p_i + c_pp_i + c_u(u_i - \sigma p_i)$, an increment added
     /// to $p$ so that short steps are accurate to an ulp of $p$.
@@ -867,7 +873,13 @@ impl<T: Real> Differentiable for PoincareBall<T> {
     /// $\dot\lambda = \lambda^2P$, $\dot a = -2P$,
     /// $\dot\alpha = \tau_pq\lambda S + \tau\lambda^2PS + \tau\lambda\dot S$,
     /// $\dot D = -2P(\operatorname{sech} - 1) - a\operatorname{sech}\tau q + 2\dot\alpha$ and
-    /// $\dot e = \big(2(\dot\alpha p + \alpha\dot p + \dot\tau u + \tau\dot u) - e\dot D\big)/D$.
+    /// $\dot e = \big(2(\dot\alpha p + \alpha\dot p + \dot\tau u + \tau\dot u) - e\dot D\big)/D$,
+    /// evaluated as $\big(2(\alpha\dot p + \dot\tau u + \tau\dot u - \dot\alpha(e - p)) - e(\dot D - 2\dot\alpha)\big)/D$
+    /// with $\alpha$, $D$, $e - p$ from the accurate value kernel. Finite everywhere; on steps back
+    /// across the ball near the boundary $\dot\alpha$ and $\dot D$ are formed from terms
+    /// $O(1/a_p^2)$ larger than the result, so the derivative loses about $\varepsilon/a_p^2$
+    /// relative there (f64 at $a_p = 6\cdot10^{-4}$: $10^{-10}$ on the half step of $\log_p(-p)$,
+    /// $2\cdot10^{-7}$ on the full step); generic points are accurate to rounding.
     #[track_caller]
     fn exp_jvp(&self, p: &[T], u: &[T], dp: &[T], du: &[T], out: &mut [T]) {
         self.expect(p.len(), "PoincareBall::exp_jvp: p");
@@ -883,10 +895,13 @@ impl<T: Real> Differentiable for PoincareBall<T> {
         let taud = tp * q;
         let alphad = taud * lam * e.s + tau * lam * lam * pdp * e.s + tau * lam * sdot;
         let dend = -two * pdp * (e.sech - T::one()) - e.ap * e.sech * tau * q + two * alphad;
+        // 2α̇p − eḊ = −2α̇(e − p) − e(Ḋ − 2α̇): no cancellation when e ≈ p.
+        let dend0 = dend - two * alphad;
         for i in 0..self.n {
-            let ei = e.value(p[i], u[i]);
-            out[i] = (two * (alphad * p[i] + e.alpha * dp[i] + taud * u[i] + tau * du[i])
-                - ei * dend)
+            let inc = e.increment(p[i], u[i]);
+            let ei = p[i] + inc;
+            out[i] = (two * (e.alpha * dp[i] + taud * u[i] + tau * du[i] - alphad * inc)
+                - ei * dend0)
                 / e.den;
         }
     }
@@ -901,15 +916,16 @@ impl<T: Real> Differentiable for PoincareBall<T> {
         let e = ExpScalars::of(p, u);
         let (lam, tau, tp) = (e.lam, e.tau, e.tau_p());
         let two = T::c(2.0);
-        let (mut go, mut gpp, mut guu) = (T::zero(), T::zero(), T::zero());
+        let (mut go, mut ginc, mut guu) = (T::zero(), T::zero(), T::zero());
         for i in 0..self.n {
-            go += g[i] * e.value(p[i], u[i]);
-            gpp += g[i] * p[i];
+            let inc = e.increment(p[i], u[i]);
+            go += g[i] * (p[i] + inc);
+            ginc += g[i] * inc;
             guu += g[i] * u[i];
         }
         let inv = T::one() / e.den;
-        // ⟨g, ė⟩ = (2α g·ṗ + 2τ g·u̇)/D + cα α̇ + cτ τ̇ + c_s q + c_P P.
-        let ca = two * (gpp - go) * inv;
+        // ⟨g, ė⟩ = (2α g·ṗ + 2τ g·u̇)/D + cα α̇ + cτ τ̇ + c_s q + c_P P, cα = −2 g·(e − p)/D.
+        let ca = -two * ginc * inv;
         let ct = two * guu * inv;
         let cs = go * e.ap * e.sech * tau * inv;
         let cpp = two * go * (e.sech - T::one()) * inv;
@@ -1731,6 +1747,16 @@ mod exp_tests {
             let k = cond(&row[..n], &row[n..2 * n]);
             let mut ob = vec![T::zero(); n];
             b.exp_batch_into(&p, &u, &mut ob);
+            // derivatives finite in the dtype (values AND derivatives, documented domain)
+            let ones = vec![T::one(); n];
+            let mut j = vec![T::zero(); n];
+            b.exp_jvp(&p, &u, &ones, &ones, &mut j);
+            let (mut gp, mut gu) = (vec![T::zero(); n], vec![T::zero(); n]);
+            b.exp_vjp(&p, &u, &ones, &mut gp, &mut gu);
+            assert!(
+                j.iter().chain(&gp).chain(&gu).all(|x| x.is_finite()),
+                "{row:?}: {j:?} {gp:?} {gu:?}"
+            );
             for o in [b.exp(&p, &u), ob] {
                 let o: Vec<f64> = o.iter().map(|x| x.to_f64_lossless()).collect();
                 assert!(o.iter().all(|x| x.is_finite()), "{row:?}: {o:?}");
@@ -1830,5 +1856,69 @@ mod exp_tests {
                 }
             }
         }
+    }
+
+    /// Exp JVP/VJP near the boundary (the regression steps, a 2-D variant): JVP against central
+    /// differences and duality.
+    #[test]
+    fn exp_derivatives_near_the_boundary() {
+        // (p, u, duality tolerance): the derivatives are evaluated in the plain form and lose
+        // ~ε/a_p² relative on steps across the ball near the boundary (half step at
+        // a_p = 6e-4: 1e-10), more where the step ends near the far boundary (full step: 4e-7).
+        for (p, u, tol) in [
+            (vec![-0.9997061657051862], vec![0.0025928520579498212], 1e-9),
+            (vec![-0.9997061657051862], vec![0.0051857041158996425], 2e-6),
+            (vec![-0.99, -0.1], vec![0.01, 0.002], 1e-12),
+            (vec![0.6, -0.79], vec![-0.003, 0.004], 1e-12),
+        ] {
+            let n = p.len();
+            let b = PoincareBall::<f64>::new(n).unwrap();
+            let dp: Vec<f64> = (0..n).map(|i| 0.3 + 0.2 * i as f64).collect();
+            let du: Vec<f64> = (0..n).map(|i| -0.1 + 0.05 * i as f64).collect();
+            let g: Vec<f64> = (0..n).map(|i| 1.0 - 0.7 * i as f64).collect();
+            let mut j = vec![0.0; n];
+            b.exp_jvp(&p, &u, &dp, &du, &mut j);
+            let h = 1e-9;
+            let sh = |x: &[f64], d: &[f64], t: f64| -> Vec<f64> {
+                x.iter().zip(d).map(|(a, b)| a + t * b).collect()
+            };
+            let fp = b.exp(&sh(&p, &dp, h), &sh(&u, &du, h));
+            let fm = b.exp(&sh(&p, &dp, -h), &sh(&u, &du, -h));
+            let jn = crate::numerics::norm(&j);
+            for i in 0..n {
+                let fd = (fp[i] - fm[i]) / (2.0 * h);
+                assert!(
+                    (fd - j[i]).abs() <= 1e-5 * jn + 1e3 * tol,
+                    "{p:?} {u:?}: {j:?} vs fd {fd}"
+                );
+            }
+            let (mut gp, mut gu) = (vec![0.0; n], vec![0.0; n]);
+            b.exp_vjp(&p, &u, &g, &mut gp, &mut gu);
+            let lhs = dot(&g, &j);
+            let rhs = dot(&gp, &dp) + dot(&gu, &du);
+            let scale = crate::numerics::norm(&g) * jn
+                + crate::numerics::norm(&gp) * crate::numerics::norm(&dp)
+                + crate::numerics::norm(&gu) * crate::numerics::norm(&du);
+            assert!((lhs - rhs).abs() <= tol * scale, "{p:?}: {lhs} vs {rhs}");
+        }
+        // Against mpmath (60 digits): ∂e/∂p and ∂e/∂u of the f64 half step.
+        let b = PoincareBall::<f64>::new(1).unwrap();
+        let (p, u) = ([-0.9997061657051862], [0.0025928520579498212]);
+        let (rp, ru) = (-13313.713234866565, 1701.8893920620932);
+        let mut j = [0.0];
+        b.exp_jvp(&p, &u, &[1.0], &[0.0], &mut j);
+        assert!((j[0] - rp).abs() <= 1e-9 * rp.abs(), "{j:?}");
+        b.exp_jvp(&p, &u, &[0.0], &[1.0], &mut j);
+        assert!((j[0] - ru).abs() <= 1e-9 * ru.abs(), "{j:?}");
+        let (mut gp, mut gu) = ([0.0], [0.0]);
+        b.exp_vjp(&p, &u, &[1.0], &mut gp, &mut gu);
+        assert!((gp[0] - rp).abs() <= 1e-9 * rp.abs(), "{gp:?}");
+        assert!((gu[0] - ru).abs() <= 1e-9 * ru.abs(), "{gu:?}");
+        // full step (lands on −p): ∂e/∂p = −16.645803184347953, ∂e/∂u = 0.999999999999999.
+        let u = [0.0051857041158996425];
+        let (mut gp, mut gu) = ([0.0], [0.0]);
+        b.exp_vjp(&p, &u, &[1.0], &mut gp, &mut gu);
+        assert!((gp[0] + 16.645803184347953).abs() <= 4e-6 * 16.65, "{gp:?}");
+        assert!((gu[0] - 0.999999999999999).abs() <= 4e-6, "{gu:?}");
     }
 }
