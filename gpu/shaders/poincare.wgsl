@@ -78,31 +78,90 @@ fn pair(base: u32, swap: bool, with_v: bool) -> Pair {
     return pr;
 }
 
-// PoincareBall::exp_into: p (+) tanh(lam |u|/2) u/|u| as one Mobius sum.
+// e^x - 1 without cancellation (the u - 1 trick, as m_log1p).
+fn m_expm1(x: f32) -> f32 {
+    if (abs(x) > 20.0) {
+        return m_exp(x) - 1.0;
+    }
+    let u = opaque(m_exp(x));
+    if (u == 1.0) {
+        return x;
+    }
+    return opaque(u - 1.0) * (x / m_log(u));
+}
+
+// poincare::perp: u - sigma p for a double-word sigma, the product exact by two_prod.
+fn ball_perp(sg: vec2<f32>, p: f32, u: f32) -> f32 {
+    let pe = two_prod(sg.x, p);
+    return (opaque(u - pe.x) - pe.y) - sg.y * p;
+}
+
+// PoincareBall::exp_into (poincare::ExpScalars): the Lorentz exponential mapped to the ball,
+// p + c_p p + c_u (u - sigma p), with every scalar free of cancellation.
 fn exp_row(row: u32, base: u32) {
     var sp = vec2<f32>(0.0);
-    var m = vec4<f32>(0.0);
+    var su = vec2<f32>(0.0);
+    var spu = vec2<f32>(0.0);
     for (var i = LANE; i < D; i += STRIDE) {
         let p = a[base + i];
         let u = b[base + i];
         sp = neg_norm2_dw(sp, p);
-        m.x = fma(u, u, m.x);
-        m.y = fma(p, p, m.y);
-        m.z = fma(p, u, m.z);
+        su = dw_add(su, two_prod(u, u));
+        spu = dw_add(spu, two_prod(p, u));
     }
-    let r = red_dw2(vec4<f32>(sp, 0.0, 0.0));
-    let rm = red4(m);
-    let ap = one_minus(r.xy);
+    let r1 = red_dw2(vec4<f32>(sp, su));
+    let r2 = red_dw2(vec4<f32>(spu, 0.0, 0.0));
+    let ap = one_minus(r1.xy);
+    let pp = -r1.xy;
+    let ppv = pp.x + pp.y;
+    let s = r2.x + r2.y;
+    let rho = sqrt(ppv);
+    let nu = sqrt(r1.z + r1.w);
     let lam = 2.0 / ap;
-    let s = 0.5 * lam * sqrt(rm.x);
-    let k = 0.5 * lam * tanh_over_x(s);
-    // poincare::Mobius::new(|p|^2, ap, k p.u, k^2 |u|^2)
-    let ab = k * rm.z;
-    let bb = k * k * rm.x;
-    let beta = 1.0 + 2.0 * ab + bb;
-    let den = 1.0 + 2.0 * ab + rm.y * bb;
+    let r = lam * nu;
+    let tau = tanh_over_x(r);
+    let e1 = m_exp(-r);
+    let e2 = e1 * e1;
+    let opd = 1.0 + e2;
+    let omt = 2.0 * e2 / opd;
+    let sech = 2.0 * e1 / opd;
+    let omr = ap / (1.0 + rho);
+    // steps back across the ball: h = rho^2 |u - sigma p|^2/(rho |u| - S), sigma = S/rho^2
+    let back = s < 0.0 && rho > 0.5;
+    var sg = vec2<f32>(0.0);
+    if (back) {
+        sg = dw_div(r2.xy, pp);
+    }
+    var w = 0.0;
     for (var i = LANE; i < D; i += STRIDE) {
-        out[base + i] = (beta * a[base + i] + ap * (k * b[base + i])) / den;
+        let d = ball_perp(sg, a[base + i], b[base + i]);
+        w = fma(d, d, w);
+    }
+    let perp2 = red1(w);
+    var h = rho * nu + s;
+    if (back) {
+        h = ppv * perp2 / (rho * nu - s);
+    }
+    let tlh = tau * lam * h;
+    let den = ap * sech + omr * omr + 2.0 * rho * omt + 2.0 * tlh;
+    let em = m_expm1(-r);
+    let ac1 = ap * (em * em / opd);
+    var cp = ac1 / den;
+    if (back) {
+        var k2 = ac1 + 2.0 * tau * (sg.x + sg.y);
+        if (r > 1.0) {
+            let opr = 1.0 + rho;
+            let rh = 2.0 * m_log1p(rho) - m_log(ap);
+            let rk = 0.5 * ap * (ap / (opr * opr)) * m_expm1(2.0 * (rh - r)) / opd
+                + 0.5 * (2.0 - ap) * tlh / rho;
+            k2 = 2.0 * (rk / rho) - den;
+        }
+        cp = k2 / den;
+    }
+    let cu = 2.0 * tau / den;
+    for (var i = LANE; i < D; i += STRIDE) {
+        let p = a[base + i];
+        out[base + i] = p + (cp * p + cu * ball_perp(sg, p, b[base + i]));
     }
 }
 

@@ -38,7 +38,7 @@
 use crate::batch;
 use crate::lorentz::{two_sum, Dw, COMPENSATE_ABOVE};
 use crate::numerics::SINHC_CUTOFF;
-use crate::poincare::K_PRIME_CUTOFF;
+use crate::poincare::{dot_dw, perp, ExpScalars, K_PRIME_CUTOFF};
 use crate::vmath::{self, BLOCK};
 use crate::{Lorentz, Manifold, PoincareBall, Real};
 
@@ -692,43 +692,36 @@ pub(crate) fn ball_log<T: Real>(m: &PoincareBall<T>, ps: &[T], qs: &[T], out: &m
     });
 }
 
-/// Batched [`PoincareBall::exp_into`](Manifold::exp_into): $p \oplus w$,
-/// $w = \frac{\lambda_p}{2}\frac{\tanh s}{s}u$.
+/// Batched [`PoincareBall::exp_into`](Manifold::exp_into): the cancellation-free Lorentz form of
+/// the scalar kernel (the same [`ExpScalars`] per row, from sums taken in pass 1).
 pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &mut [T]) {
     let d = m.ambient_dim();
     blocks(out, d, ps.len() * 2 + out.len(), |i0, nb, o| {
         let z = T::zero();
-        let (mut ap, mut pp, mut pu, mut uu) = ([z; BLOCK], [z; BLOCK], [z; BLOCK], [z; BLOCK]);
+        let zd = Dw(z, z);
+        let (mut ap, mut pp, mut pu, mut uu) = ([z; BLOCK], [zd; BLOCK], [zd; BLOCK], [zd; BLOCK]);
         for i in 0..nb {
             let r = (i0 + i) * d..(i0 + i + 1) * d;
             let (p, u) = (&ps[r.clone()], &us[r]);
             ap[i] = one_minus_norm2_fast(p);
-            let (mut a, mut b, mut c) = (z, z, z);
-            for (&x, &v) in p.iter().zip(u) {
-                a = x.madd(x, a);
-                b = x.madd(v, b);
-                c = v.madd(v, c);
-            }
-            (pp[i], pu[i], uu[i]) = (a, b, c);
-        }
-        let (mut cb, mut cg, mut rd) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
-        let two = T::c(2.0);
-        for i in 0..nb {
-            let lam = two / ap[i];
-            let s = T::c(0.5) * lam * uu[i].sqrt();
-            let k = T::c(0.5) * lam * vmath::tanh_over_x(s);
-            let ab = k * pu[i];
-            let bb = k * k * uu[i];
-            cb[i] = T::one() + two * ab + bb;
-            rd[i] = T::one() + two * ab + pp[i] * bb;
-            cg[i] = ap[i] * k;
+            pp[i] = dot_dw(p, p);
+            pu[i] = dot_dw(p, u);
+            uu[i] = dot_dw(u, u);
         }
         for i in 0..nb {
             let r = (i0 + i) * d..(i0 + i + 1) * d;
             let (p, u) = (&ps[r.clone()], &us[r]);
-            let (b, g, den) = (cb[i], cg[i], rd[i]);
+            let perp2 = |sg| {
+                let mut s = z;
+                for (&p, &u) in p.iter().zip(u) {
+                    let d = perp(sg, p, u);
+                    s = d.madd(d, s);
+                }
+                s
+            };
+            let e = ExpScalars::new(ap[i], pp[i], uu[i], pu[i], perp2);
             for ((o, &p), &u) in o[i * d..(i + 1) * d].iter_mut().zip(p).zip(u) {
-                *o = (b * p + g * u) / den;
+                *o = e.value(p, u);
             }
         }
     });
