@@ -229,6 +229,7 @@ fn chord_block<T: Real>(
         k[i] = sel(ss[i] > z, ds[i] / ss[i], z);
     }
     let (mut angle, mut perp) = ([z; BLOCK], [z; BLOCK]);
+    let (mut fix_a, mut fix_p) = ([false; BLOCK], [false; BLOCK]);
     let q = T::c(0.25);
     let (cx, cs) = (
         T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE),
@@ -244,34 +245,46 @@ fn chord_block<T: Real>(
             let r = (a - b) - k_i * (a + b);
             pe = r.madd(r, pe);
         }
-        // The compensated branches of `lorentz::chord`, inline (rare near the origin, common
-        // for far points): the same double-word algorithm, so the same accuracy.
         let (x0, y0) = (out.x0[i], out.y0[i]);
-        if nx[i] > z && ny[i] > z && an < q && x0 * y0 > cx {
-            let n = xb.len();
-            let s2 = (perp2_dw(n, |j| Dw(xb[j], z), |j| Dw(yb[j], z)) / xx[i]).min(one);
-            an = T::c(2.0) * s2 / (one + (one - s2).sqrt());
-        }
-        if pe < q * dd[i] && x0 + y0 > cs && ss[i] != z {
-            pe = perp2_dw(
-                xb.len(),
-                |j| two_sum(xb[j], -yb[j]),
-                |j| two_sum(xb[j], yb[j]),
-            );
-        }
+        fix_a[i] = (nx[i] > z) & (ny[i] > z) & (an < q) & (x0 * y0 > cx);
+        fix_p[i] = (pe < q * dd[i]) & (x0 + y0 > cs) & (ss[i] != z);
         (angle[i], perp[i]) = (an, pe);
     }
+    // The compensated branches of `lorentz::chord`, after the block (the same double-word
+    // algorithm, so the same accuracy): the nearly parallel rows ...
+    for i in (0..nb).filter(|&i| fix_a[i]) {
+        let (xb, yb) = rowpair(i);
+        let s2 = (perp2_dw(xb.len(), |j| Dw(xb[j], z), |j| Dw(yb[j], z)) / xx[i]).min(one);
+        angle[i] = T::c(2.0) * s2 / (one + (one - s2).sqrt());
+    }
+    let mut rad = [z; BLOCK];
     for i in 0..nb {
         let both = (nx[i] > z) & (ny[i] > z);
         let (x0, y0) = (out.x0[i], out.y0[i]);
         let sigma = x0 + y0;
-        let deg = ss[i] == z;
         let an = sel(both, angle[i], z);
         let gap =
             one / (x0 + nx[i]) + one / (y0 + ny[i]) + nx[i] * ny[i] * an / (nx[i] + ny[i] + ns[i]);
         let t = gap * (sigma + ns[i]);
-        let c2 = perp[i] + (ds[i] * k[i]) * (t / (sigma * sigma));
-        out.c2[i] = sel(deg, dd[i], c2);
+        rad[i] = (ds[i] * k[i]) * (t / (sigma * sigma));
+        // ... and the nearly radial ones where the plain perpendicular part is not accurate
+        // enough: its error is a few ulps of sqrt(dd * pe) (the entries of (x - y) - k (x + y)
+        // are formed to an ulp of |x - y|), below 2 ulps of c2 when dd * pe <= c2² / 4 (which
+        // holds wherever pe >= dd / 4, the rows the scalar kernel takes plainly)
+        let c2 = perp[i] + rad[i];
+        fix_p[i] &= dd[i] * perp[i] > q * c2 * c2;
+    }
+    for i in (0..nb).filter(|&i| fix_p[i]) {
+        let (xb, yb) = rowpair(i);
+        perp[i] = perp2_dw(
+            xb.len(),
+            |j| two_sum(xb[j], -yb[j]),
+            |j| two_sum(xb[j], yb[j]),
+        );
+    }
+    for i in 0..nb {
+        let deg = ss[i] == z;
+        out.c2[i] = sel(deg, dd[i], perp[i] + rad[i]);
         out.e[i] = sel(deg, z, out.e[i]);
     }
     out
