@@ -195,16 +195,26 @@ fn chord_block<T: Real>(
     };
     for i in 0..nb {
         let (xb, yb) = rowpair(i);
-        let (mut sxx, mut syy, mut sdd, mut sss, mut sds) = (z, z, z, z, z);
-        for (&a, &b) in xb.iter().zip(yb) {
+        // two lanes (even and odd entries) so that the dependency chains overlap
+        let mut acc = [[z; 5]; 2];
+        let step = |c: &mut [T; 5], a: T, b: T| {
             let dl = a - b;
             let s = a + b;
-            sxx = a.madd(a, sxx);
-            syy = b.madd(b, syy);
-            sdd = dl.madd(dl, sdd);
-            sss = s.madd(s, sss);
-            sds = dl.madd(s, sds);
+            c[0] = a.madd(a, c[0]);
+            c[1] = b.madd(b, c[1]);
+            c[2] = dl.madd(dl, c[2]);
+            c[3] = s.madd(s, c[3]);
+            c[4] = dl.madd(s, c[4]);
+        };
+        let m = xb.len() & !1;
+        for (a, b) in xb[..m].chunks_exact(2).zip(yb[..m].chunks_exact(2)) {
+            step(&mut acc[0], a[0], b[0]);
+            step(&mut acc[1], a[1], b[1]);
         }
+        for (&a, &b) in xb[m..].iter().zip(&yb[m..]) {
+            step(&mut acc[0], a, b);
+        }
+        let [sxx, syy, sdd, sss, sds] = [0, 1, 2, 3, 4].map(|k| acc[0][k] + acc[1][k]);
         (xx[i], yy[i], dd[i], ss[i], ds[i]) = (sxx, syy, sdd, sss, sds);
     }
     let mut out = ChordBlock {
