@@ -357,7 +357,7 @@ fn tangent_norm2_block<T: Real>(xs: &[T], us: &[T], d: usize, i0: usize, nb: usi
         ka[i] = sel(aa[i] > z, kk[i] / aa[i], z);
     }
     let cx = T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE);
-    let mut perp = [z; BLOCK];
+    let (mut perp, mut fix) = ([z; BLOCK], [false; BLOCK]);
     for i in 0..nb {
         let (xb, ub) = (&xs[row(i)], &us[row(i)]);
         let mut p = z;
@@ -365,10 +365,19 @@ fn tangent_norm2_block<T: Real>(xs: &[T], us: &[T], d: usize, i0: usize, nb: usi
             let r = u - ka[i] * x;
             p = r.madd(r, p);
         }
-        if aa[i] != z && p < T::c(0.25) * uu[i] && T::one() + aa[i] > cx {
-            p = perp2_dw(xb.len(), |j| Dw(ub[j], z), |j| Dw(xb[j], z));
-        }
+        // Nearly radial ū at x0 > 4: the plain perpendicular part carries an error of a few
+        // ulps of sqrt(uu * p) (the entries of ū − k x̄ are formed to an ulp of |ū|), below 2
+        // ulps of θ² when uu * p <= θ⁴ / 4 (which holds wherever p >= uu / 4, the rows the
+        // scalar kernel takes plainly); the others take its double-word form after the block.
+        let x02 = T::one() + aa[i];
+        let m2 = p + kk[i] * kk[i] / (aa[i] * x02);
+        let q = T::c(0.25);
+        fix[i] = (aa[i] != z) & (p < q * uu[i]) & (x02 > cx) & (uu[i] * p > q * m2 * m2);
         perp[i] = p;
+    }
+    for i in (0..nb).filter(|&i| fix[i]) {
+        let (xb, ub) = (&xs[row(i)], &us[row(i)]);
+        perp[i] = perp2_dw(xb.len(), |j| Dw(ub[j], z), |j| Dw(xb[j], z));
     }
     let mut m2 = [z; BLOCK];
     for i in 0..nb {
