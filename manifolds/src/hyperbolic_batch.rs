@@ -335,6 +335,32 @@ pub(crate) fn lorentz_log<T: Real>(m: &Lorentz<T>, xs: &[T], ys: &[T], out: &mut
     });
 }
 
+/// The `N` sums $\sum_j a_k(j)\,b_k(j)$, $j < n$, where `f(j)` gives the pairs
+/// $(a_k(j), b_k(j))$: each a running `madd` sum split over two lanes (even and odd $j$) so that
+/// the dependency chains overlap.
+#[inline(always)]
+fn sums2<T: Real, const N: usize>(n: usize, f: impl Fn(usize) -> [(T, T); N]) -> [T; N] {
+    let mut acc = [[T::zero(); N]; 2];
+    let m = n & !1;
+    let mut j = 0;
+    while j < m {
+        for (l, a) in acc.iter_mut().enumerate() {
+            let t = f(j + l);
+            for k in 0..N {
+                a[k] = t[k].0.madd(t[k].1, a[k]);
+            }
+        }
+        j += 2;
+    }
+    if m < n {
+        let t = f(m);
+        for k in 0..N {
+            acc[0][k] = t[k].0.madd(t[k].1, acc[0][k]);
+        }
+    }
+    core::array::from_fn(|k| acc[0][k] + acc[1][k])
+}
+
 /// Squared tangent norms $\theta^2 = \lVert\bar u\rVert^2 - (\bar x\cdot\bar u)^2/x_0^2$ of rows
 /// `i0..i0 + nb` (`lorentz::tangent_norm2`: sum of squares, with the perpendicular part in
 /// double-word arithmetic for nearly radial $\bar u$ at $x_0 > 4$).
@@ -344,8 +370,9 @@ fn tangent_norm2_block<T: Real>(xs: &[T], us: &[T], d: usize, i0: usize, nb: usi
     let row = |i: usize| (i0 + i) * d + 1..(i0 + i + 1) * d;
     let (mut aa, mut kk, mut uu) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
     for i in 0..nb {
+        let (xb, ub) = (&xs[row(i)], &us[row(i)][..d - 1]);
         let (mut a, mut k, mut u2) = (z, z, z);
-        for (&x, &u) in xs[row(i)].iter().zip(&us[row(i)]) {
+        for (&x, &u) in xb.iter().zip(ub) {
             a = x.madd(x, a);
             k = x.madd(u, k);
             u2 = u.madd(u, u2);
@@ -359,12 +386,12 @@ fn tangent_norm2_block<T: Real>(xs: &[T], us: &[T], d: usize, i0: usize, nb: usi
     let cx = T::c(COMPENSATE_ABOVE * COMPENSATE_ABOVE);
     let (mut perp, mut fix) = ([z; BLOCK], [false; BLOCK]);
     for i in 0..nb {
-        let (xb, ub) = (&xs[row(i)], &us[row(i)]);
-        let mut p = z;
-        for (&x, &u) in xb.iter().zip(ub) {
-            let r = u - ka[i] * x;
-            p = r.madd(r, p);
-        }
+        let (xb, ub) = (&xs[row(i)], &us[row(i)][..d - 1]);
+        let kai = ka[i];
+        let [p] = sums2(xb.len(), |j| {
+            let r = ub[j] - kai * xb[j];
+            [(r, r)]
+        });
         // Nearly radial ū at x0 > 4: the plain perpendicular part carries an error of a few
         // ulps of sqrt(uu * p) (the entries of ū − k x̄ are formed to an ulp of |ū|), below 2
         // ulps of θ² when uu * p <= θ⁴ / 4 (which holds wherever p >= uu / 4, the rows the
