@@ -320,8 +320,9 @@ pub(crate) fn lorentz_log<T: Real>(m: &Lorentz<T>, xs: &[T], ys: &[T], out: &mut
         let ch = chord_block(xs, ys, d, i0, nb, &nf);
         let mut f = [T::zero(); BLOCK];
         for i in 0..nb {
-            let dist = T::c(2.0) * vmath::asinh(T::c(0.5) * ch.c2[i].sqrt());
-            f[i] = vmath::x_over_sinh(dist);
+            // d/sinh d with sinh(d/2) = sqrt(c2)/2 =: sqrt(y): sinh d = 2 sqrt(y (1 + y)) and
+            // d = 2 arsinh sqrt(y), so d/sinh d = K(y) (no exponential needed)
+            f[i] = k_of_y(T::c(0.25) * ch.c2[i]);
         }
         for i in 0..nb {
             let r = (i0 + i) * d..(i0 + i + 1) * d;
