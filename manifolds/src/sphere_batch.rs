@@ -824,32 +824,6 @@ pub(crate) fn geodesic_velocity<T: Real>(
     });
 }
 
-/// [`batch::for_blocks`] for an op with two outputs of `d` scalars per row:
-/// `f(row_start, out_a_block, out_b_block)` over matching blocks of rows, in parallel with the
-/// `rayon` feature when `work` is large (the same thresholds and task sizes).
-#[inline]
-fn for_blocks2<T: Real, F>(a: &mut [T], b: &mut [T], d: usize, work: usize, f: F)
-where
-    F: Fn(usize, &mut [T], &mut [T]) + Sync + Send,
-{
-    #[cfg(feature = "rayon")]
-    {
-        if work >= batch::PAR_MIN_SCALARS && rayon::current_num_threads() > 1 {
-            use rayon::prelude::*;
-            let d = d.max(1);
-            let per_row = d.max(work / (a.len() / d).max(1));
-            let rows = ((1 << 14) / per_row).max(1);
-            a.par_chunks_mut(rows * d)
-                .zip(b.par_chunks_mut(rows * d))
-                .enumerate()
-                .for_each(|(k, (x, y))| f(k * rows, x, y));
-            return;
-        }
-    }
-    let _ = (work, d);
-    f(0, a, b);
-}
-
 /// [`Manifold::geodesic_with_velocity_batch_into`] for the sphere: one fused pass.
 ///
 /// # Panics
@@ -879,7 +853,7 @@ pub(crate) fn geodesic_pair<T: Real>(
         d,
         "geodesic_with_velocity_batch_into: velocities",
     );
-    for_blocks2(points, velocities, d, 4 * ps.len(), |r0, o, v| {
+    batch::for_blocks2(points, velocities, d, 4 * ps.len(), |r0, o, v| {
         let (p, q, t) = (&ps[r0 * d..], &qs[r0 * d..], &ts[r0..]);
         by_dim!(geodesic_pair_rows, d, p, q, t, o, v, d)
     });

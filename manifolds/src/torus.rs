@@ -54,9 +54,9 @@ use rand::Rng;
 
 /// $2\pi = C_1 + C_2 + C_3$ (Cody–Waite split): $C_1$ is $2\pi$ rounded to the precision,
 /// $C_2$ the rounded remainder, $C_3$ the next one. Values as (f32, f64).
-const TWO_PI_1: (f32, f64) = (core::f32::consts::TAU, core::f64::consts::TAU);
-const TWO_PI_2: (f32, f64) = (-1.748_455_5e-7, 2.449_293_598_294_706_4e-16);
-const TWO_PI_3: (f32, f64) = (-6.860_498e-15, -5.989_539_619_436_679e-33);
+pub(crate) const TWO_PI_1: (f32, f64) = (core::f32::consts::TAU, core::f64::consts::TAU);
+pub(crate) const TWO_PI_2: (f32, f64) = (-1.748_455_5e-7, 2.449_293_598_294_706_4e-16);
+pub(crate) const TWO_PI_3: (f32, f64) = (-6.860_498e-15, -5.989_539_619_436_679e-33);
 /// $\pi - \pi_T$ (the part of $\pi$ that `T::PI` misses), as (f32, f64).
 const PI_LO: (f32, f64) = (-8.742_278e-8, 1.224_646_799_147_353_2e-16);
 

@@ -18,14 +18,9 @@
 //! to the scalar kernels too.
 
 use crate::batch;
-use crate::torus::wrap_angle;
+use crate::torus::{wrap_angle, TWO_PI_1, TWO_PI_2, TWO_PI_3};
 use crate::vmath::BLOCK;
 use crate::Real;
-
-/// $2\pi = C_1 + C_2 + C_3$ (the Cody–Waite split of `torus.rs`), as (f32, f64).
-const TWO_PI_1: (f32, f64) = (core::f32::consts::TAU, core::f64::consts::TAU);
-const TWO_PI_2: (f32, f64) = (-1.748_455_5e-7, 2.449_293_598_294_706_4e-16);
-const TWO_PI_3: (f32, f64) = (-6.860_498e-15, -5.989_539_619_436_679e-33);
 
 /// Elements per chunk of the elementwise passes (one rare-path redo covers one chunk).
 const CHUNK: usize = 4 * BLOCK;
