@@ -753,13 +753,21 @@ pub(crate) fn ball_log<T: Real>(m: &PoincareBall<T>, ps: &[T], qs: &[T], out: &m
 }
 
 /// Batched [`PoincareBall::exp_into`](Manifold::exp_into): the cancellation-free Lorentz form of
-/// the scalar kernel (the same [`ExpScalars`] per row, from sums taken in pass 1).
+/// the scalar kernel. Pass 1 takes the double-word sums and flags the steps back across the ball
+/// ($p\cdot u < 0$, $\lVert p\rVert \ge 1/2$); pass 2 evaluates the plain ($\sigma = 0$) scalars
+/// of [`ExpScalars`] with vmath's branch-free functions; the flagged rows are recomputed after the
+/// block by the scalar [`ExpScalars::new`] (double-word perpendicular part, split $\kappa$).
 pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &mut [T]) {
     let d = m.ambient_dim();
     blocks(out, d, ps.len() * 2 + out.len(), |i0, nb, o| {
         let z = T::zero();
         let zd = Dw(z, z);
         let (mut ap, mut pp, mut pu, mut uu) = ([z; BLOCK], [zd; BLOCK], [zd; BLOCK], [zd; BLOCK]);
+        let (mut ppv, mut uuv, mut sv) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
+        // rows stepping back across the ball (S < 0, ρ ≥ 1/2: a superset of the scalar
+        // kernel's split test) go to the exact scalar path after the block
+        let (mut split, mut ns) = ([0usize; BLOCK], 0usize);
+        let quarter = T::c(0.25);
         for i in 0..nb {
             let r = (i0 + i) * d..(i0 + i + 1) * d;
             let (p, u) = (&ps[r.clone()], &us[r]);
@@ -767,8 +775,44 @@ pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &m
             pp[i] = dot_dw(p, p);
             pu[i] = dot_dw(p, u);
             uu[i] = dot_dw(u, u);
+            ppv[i] = pp[i].0 + pp[i].1;
+            uuv[i] = uu[i].0 + uu[i].1;
+            sv[i] = pu[i].0 + pu[i].1;
+            split[ns] = i;
+            ns += usize::from(sv[i] < z && ppv[i] >= quarter);
+        }
+        // pass 2: the plain (σ = 0) scalars of ExpScalars::new, branch-free
+        let (mut cp, mut cu) = ([z; BLOCK], [z; BLOCK]);
+        let (one, two) = (T::one(), T::c(2.0));
+        for i in 0..nb {
+            let rho = ppv[i].sqrt();
+            let nu = uuv[i].sqrt();
+            let lam = two / ap[i];
+            let r = lam * nu;
+            let tau = vmath::tanh_over_x(r);
+            let e1 = vmath::exp(-r);
+            let e2 = e1 * e1;
+            let opd = one + e2;
+            let omt = two * e2 / opd; // 1 − tanh r
+            let sech = two * e1 / opd;
+            let omr = ap[i] / (one + rho); // 1 − ρ
+            let h = rho * nu + sv[i];
+            let tlh = tau * lam * h;
+            let den = ap[i] * sech + omr * omr + two * rho * omt + two * tlh;
+            let em = vmath::expm1(-r);
+            let ac1 = ap[i] * (em * em / opd);
+            cp[i] = ac1 / den;
+            cu[i] = two * tau / den;
         }
         for i in 0..nb {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            let (p, u) = (&ps[r.clone()], &us[r]);
+            let (a, b) = (cp[i], cu[i]);
+            for ((o, &p), &u) in o[i * d..(i + 1) * d].iter_mut().zip(p).zip(u) {
+                *o = p + (a * p + b * u);
+            }
+        }
+        for &i in &split[..ns] {
             let r = (i0 + i) * d..(i0 + i + 1) * d;
             let (p, u) = (&ps[r.clone()], &us[r]);
             let perp2 = |sg| {
