@@ -38,7 +38,7 @@
 use crate::batch;
 use crate::lorentz::{two_sum, Dw, COMPENSATE_ABOVE};
 use crate::numerics::SINHC_CUTOFF;
-use crate::poincare::{dot_dw, perp, ExpScalars, K_PRIME_CUTOFF};
+use crate::poincare::{dot_dw, perp, K_PRIME_CUTOFF};
 use crate::vmath::{self, BLOCK};
 use crate::{Lorentz, Manifold, PoincareBall, Real};
 
@@ -753,41 +753,47 @@ pub(crate) fn ball_log<T: Real>(m: &PoincareBall<T>, ps: &[T], qs: &[T], out: &m
 }
 
 /// Batched [`PoincareBall::exp_into`](Manifold::exp_into): the cancellation-free Lorentz form of
-/// the scalar kernel. Pass 1 takes the double-word sums and flags the steps back across the ball
-/// ($p\cdot u < 0$, $\lVert p\rVert \ge 1/2$); pass 2 evaluates the plain ($\sigma = 0$) scalars
-/// of [`ExpScalars`] with vmath's branch-free functions; the flagged rows are recomputed after the
-/// block by the scalar [`ExpScalars::new`] (double-word perpendicular part, split $\kappa$).
+/// the scalar kernel, the scalars of `poincare::ExpScalars::new` per row. Pass 1 takes the
+/// double-word sums and, for steps back across the ball ($p\cdot u < 0$, $\lVert p\rVert > 1/2$),
+/// $\sigma$ and the double-word perpendicular part $\lVert u - \sigma p\rVert^2$; pass 2 evaluates
+/// both forms with vmath's branch-free functions and selects; pass 3 forms the increment.
 pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &mut [T]) {
     let d = m.ambient_dim();
     blocks(out, d, ps.len() * 2 + out.len(), |i0, nb, o| {
         let z = T::zero();
         let zd = Dw(z, z);
-        let (mut ap, mut pp, mut pu, mut uu) = ([z; BLOCK], [zd; BLOCK], [zd; BLOCK], [zd; BLOCK]);
-        let (mut ppv, mut uuv, mut sv) = ([z; BLOCK], [z; BLOCK], [z; BLOCK]);
-        // rows stepping back across the ball (S < 0, ρ ≥ 1/2: a superset of the scalar
-        // kernel's split test) go to the exact scalar path after the block
-        let (mut split, mut ns) = ([0usize; BLOCK], 0usize);
-        let quarter = T::c(0.25);
+        let (one, two, half) = (T::one(), T::c(2.0), T::c(0.5));
+        let (mut ap, mut ppv, mut uuv, mut sv) = ([z; BLOCK], [z; BLOCK], [z; BLOCK], [z; BLOCK]);
+        let (mut sg, mut p2) = ([zd; BLOCK], [z; BLOCK]);
+        let mut spl = [false; BLOCK];
         for i in 0..nb {
             let r = (i0 + i) * d..(i0 + i + 1) * d;
             let (p, u) = (&ps[r.clone()], &us[r]);
             ap[i] = one_minus_norm2_fast(p);
-            pp[i] = dot_dw(p, p);
-            pu[i] = dot_dw(p, u);
-            uu[i] = dot_dw(u, u);
-            ppv[i] = pp[i].0 + pp[i].1;
-            uuv[i] = uu[i].0 + uu[i].1;
-            sv[i] = pu[i].0 + pu[i].1;
-            split[ns] = i;
-            ns += usize::from(sv[i] < z && ppv[i] >= quarter);
+            let (pp, pu, uu) = (dot_dw(p, p), dot_dw(p, u), dot_dw(u, u));
+            ppv[i] = pp.0 + pp.1;
+            uuv[i] = uu.0 + uu.1;
+            sv[i] = pu.0 + pu.1;
+            // steps back across the ball: the perpendicular part u − σp in double words
+            spl[i] = sv[i] < z && ppv[i].sqrt() > half;
+            if spl[i] {
+                let s = dw_div(pu, pp);
+                let mut acc = z;
+                for (&p, &u) in p.iter().zip(u) {
+                    let e = perp(s, p, u);
+                    acc = e.madd(e, acc);
+                }
+                sg[i] = s;
+                p2[i] = acc;
+            }
         }
-        // pass 2: the plain (σ = 0) scalars of ExpScalars::new, branch-free
+        // pass 2: the scalars of `ExpScalars::new`, branch-free
         let (mut cp, mut cu) = ([z; BLOCK], [z; BLOCK]);
-        let (one, two) = (T::one(), T::c(2.0));
         for i in 0..nb {
+            let (a, s, split) = (ap[i], sv[i], spl[i]);
             let rho = ppv[i].sqrt();
             let nu = uuv[i].sqrt();
-            let lam = two / ap[i];
+            let lam = two / a;
             let r = lam * nu;
             let tau = vmath::tanh_over_x(r);
             let e1 = vmath::exp(-r);
@@ -795,37 +801,31 @@ pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &m
             let opd = one + e2;
             let omt = two * e2 / opd; // 1 − tanh r
             let sech = two * e1 / opd;
-            let omr = ap[i] / (one + rho); // 1 − ρ
-            let h = rho * nu + sv[i];
+            let opr = one + rho;
+            let omr = a / opr; // 1 − ρ
+            let h = sel(split, ppv[i] * p2[i] / (rho * nu - s), rho * nu + s);
             let tlh = tau * lam * h;
-            let den = ap[i] * sech + omr * omr + two * rho * omt + two * tlh;
+            let den = a * sech + omr * omr + two * rho * omt + two * tlh;
             let em = vmath::expm1(-r);
-            let ac1 = ap[i] * (em * em / opd);
-            cp[i] = ac1 / den;
+            let ac1 = a * (em * em / opd);
+            // split rows: ρκ from ρ_h = 2 ln(1 + ρ) − ln a (see `ExpScalars::new`)
+            let rh = two * vmath::log1p(rho) - vmath::log(a);
+            let rk = half * a * (a / (opr * opr)) * vmath::expm1(two * (rh - r)) / opd
+                + half * (two - a) * tlh / rho;
+            let k2 = sel(
+                r > one,
+                two * (rk / rho) - den,
+                ac1 + two * tau * (sg[i].0 + sg[i].1),
+            );
+            cp[i] = sel(split, k2, ac1) / den;
             cu[i] = two * tau / den;
         }
         for i in 0..nb {
             let r = (i0 + i) * d..(i0 + i + 1) * d;
             let (p, u) = (&ps[r.clone()], &us[r]);
-            let (a, b) = (cp[i], cu[i]);
+            let (a, b, s) = (cp[i], cu[i], sg[i]);
             for ((o, &p), &u) in o[i * d..(i + 1) * d].iter_mut().zip(p).zip(u) {
-                *o = p + (a * p + b * u);
-            }
-        }
-        for &i in &split[..ns] {
-            let r = (i0 + i) * d..(i0 + i + 1) * d;
-            let (p, u) = (&ps[r.clone()], &us[r]);
-            let perp2 = |sg| {
-                let mut s = z;
-                for (&p, &u) in p.iter().zip(u) {
-                    let d = perp(sg, p, u);
-                    s = d.madd(d, s);
-                }
-                s
-            };
-            let e = ExpScalars::new(ap[i], pp[i], uu[i], pu[i], perp2);
-            for ((o, &p), &u) in o[i * d..(i + 1) * d].iter_mut().zip(p).zip(u) {
-                *o = e.value(p, u);
+                *o = p + (a * p + b * perp(s, p, u));
             }
         }
     });
