@@ -754,7 +754,8 @@ pub(crate) fn ball_log<T: Real>(m: &PoincareBall<T>, ps: &[T], qs: &[T], out: &m
 
 /// Batched [`PoincareBall::exp_into`](Manifold::exp_into): the cancellation-free Lorentz form of
 /// the scalar kernel, the scalars of `poincare::ExpScalars::new` per row. Pass 1 takes the
-/// double-word sums and, for steps back across the ball ($p\cdot u < 0$, $\lVert p\rVert > 1/2$),
+/// sums (in double words, as the scalar kernel, only for steps back across the ball, where they
+/// feed cancelling terms) and, for steps back across the ball ($p\cdot u < 0$, $\lVert p\rVert > 1/2$),
 /// $\sigma$ and the double-word perpendicular part $\lVert u - \sigma p\rVert^2$; pass 2 evaluates
 /// both forms with vmath's branch-free functions and selects; pass 3 forms the increment.
 pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &mut [T]) {
@@ -770,13 +771,21 @@ pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &m
             let r = (i0 + i) * d..(i0 + i + 1) * d;
             let (p, u) = (&ps[r.clone()], &us[r]);
             ap[i] = one_minus_norm2_fast(p);
-            let (pp, pu, uu) = (dot_dw(p, p), dot_dw(p, u), dot_dw(u, u));
-            ppv[i] = pp.0 + pp.1;
-            uuv[i] = uu.0 + uu.1;
-            sv[i] = pu.0 + pu.1;
-            // steps back across the ball: the perpendicular part u − σp in double words
-            spl[i] = sv[i] < z && ppv[i].sqrt() > half;
+            let (mut a, mut b, mut c) = (z, z, z);
+            for (&p, &u) in p.iter().zip(u) {
+                a = p.madd(p, a);
+                b = p.madd(u, b);
+                c = u.madd(u, c);
+            }
+            (ppv[i], sv[i], uuv[i]) = (a, b, c);
+            // steps back across the ball: the sums and the perpendicular part u − σp in
+            // double words, as the scalar kernel
+            spl[i] = b < z && a.sqrt() > half;
             if spl[i] {
+                let (pp, pu, uu) = (dot_dw(p, p), dot_dw(p, u), dot_dw(u, u));
+                ppv[i] = pp.0 + pp.1;
+                uuv[i] = uu.0 + uu.1;
+                sv[i] = pu.0 + pu.1;
                 let s = dw_div(pu, pp);
                 let mut acc = z;
                 for (&p, &u) in p.iter().zip(u) {
