@@ -787,6 +787,7 @@ pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &m
         let (mut ap, mut ppv, mut uuv, mut sv) = ([z; BLOCK], [z; BLOCK], [z; BLOCK], [z; BLOCK]);
         let (mut sg, mut p2) = ([zd; BLOCK], [z; BLOCK]);
         let mut spl = [false; BLOCK];
+        let (mut idx, mut ns) = ([0usize; BLOCK], 0usize);
         for i in 0..nb {
             let r = (i0 + i) * d..(i0 + i + 1) * d;
             let (p, u) = (&ps[r.clone()], &us[r]);
@@ -798,23 +799,27 @@ pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &m
                 c = u.madd(u, c);
             }
             (ppv[i], sv[i], uuv[i]) = (a, b, c);
-            // steps back across the ball: the sums and the perpendicular part u − σp in
-            // double words, as the scalar kernel
             spl[i] = b < z && a.sqrt() > half;
-            if spl[i] {
-                let (pp, pu, uu) = dots_dw(p, u);
-                ppv[i] = pp.0 + pp.1;
-                uuv[i] = uu.0 + uu.1;
-                sv[i] = pu.0 + pu.1;
-                let s = dw_div(pu, pp);
-                let mut acc = z;
-                for (&p, &u) in p.iter().zip(u) {
-                    let e = perp(s, p, u);
-                    acc = e.madd(e, acc);
-                }
-                sg[i] = s;
-                p2[i] = acc;
+            idx[ns] = i;
+            ns += usize::from(spl[i]);
+        }
+        // steps back across the ball: the sums and the perpendicular part u − σp in double
+        // words, as the scalar kernel (a separate loop: no mispredicted branch per row)
+        for &i in &idx[..ns] {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            let (p, u) = (&ps[r.clone()], &us[r]);
+            let (pp, pu, uu) = dots_dw(p, u);
+            ppv[i] = pp.0 + pp.1;
+            uuv[i] = uu.0 + uu.1;
+            sv[i] = pu.0 + pu.1;
+            let s = dw_div(pu, pp);
+            let mut acc = z;
+            for (&p, &u) in p.iter().zip(u) {
+                let e = perp(s, p, u);
+                acc = e.madd(e, acc);
             }
+            sg[i] = s;
+            p2[i] = acc;
         }
         // pass 2: the scalars of `ExpScalars::new`, branch-free
         let (mut cp, mut cu) = ([z; BLOCK], [z; BLOCK]);
