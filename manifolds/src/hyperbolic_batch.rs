@@ -772,6 +772,38 @@ fn dots_dw<T: Real>(p: &[T], u: &[T]) -> (Dw<T>, Dw<T>, Dw<T>) {
     (f(0), f(1), f(2))
 }
 
+/// $1 - \lVert p\rVert^2$ (compensated, as `one_minus_norm2_fast`) and the plain sums
+/// $p\cdot p$, $p\cdot u$, $u\cdot u$, each in two lanes (even and odd entries) to halve the
+/// dependency chains.
+#[inline(always)]
+fn exp_sums<T: Real>(p: &[T], u: &[T]) -> (T, T, T, T) {
+    let z = T::zero();
+    let (mut s0, mut s1, mut c0, mut c1) = (T::one(), z, z, z);
+    let (mut a0, mut a1, mut b0, mut b1, mut w0, mut w1) = (z, z, z, z, z, z);
+    let (pc, uc) = (p.chunks_exact(2), u.chunks_exact(2));
+    let (pr, ur) = (pc.remainder(), uc.remainder());
+    for (x, y) in pc.zip(uc) {
+        let (h0, h1) = (x[0] * x[0], x[1] * x[1]);
+        let (l0, l1) = (x[0].mul_add(x[0], -h0), x[1].mul_add(x[1], -h1));
+        let (t0, t1) = (two_sum(s0, -h0), two_sum(s1, -h1));
+        (s0, s1) = (t0.0, t1.0);
+        c0 += t0.1 - l0;
+        c1 += t1.1 - l1;
+        (a0, a1) = (x[0].madd(x[0], a0), x[1].madd(x[1], a1));
+        (b0, b1) = (x[0].madd(y[0], b0), x[1].madd(y[1], b1));
+        (w0, w1) = (y[0].madd(y[0], w0), y[1].madd(y[1], w1));
+    }
+    for (&x, &y) in pr.iter().zip(ur) {
+        let h = x * x;
+        let t = two_sum(s0, -h);
+        s0 = t.0;
+        c0 += t.1 - x.mul_add(x, -h);
+        (a0, b0, w0) = (x.madd(x, a0), x.madd(y, b0), y.madd(y, w0));
+    }
+    let t = two_sum(s0, s1);
+    (t.0 + (t.1 + (c0 + c1)), a0 + a1, b0 + b1, w0 + w1)
+}
+
 /// Batched [`PoincareBall::exp_into`](Manifold::exp_into): the cancellation-free Lorentz form of
 /// the scalar kernel, the scalars of `poincare::ExpScalars::new` per row. Pass 1 takes the
 /// sums (in double words, as the scalar kernel, only for steps back across the ball, where they
@@ -791,13 +823,8 @@ pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &m
         for i in 0..nb {
             let r = (i0 + i) * d..(i0 + i + 1) * d;
             let (p, u) = (&ps[r.clone()], &us[r]);
-            ap[i] = one_minus_norm2_fast(p);
-            let (mut a, mut b, mut c) = (z, z, z);
-            for (&p, &u) in p.iter().zip(u) {
-                a = p.madd(p, a);
-                b = p.madd(u, b);
-                c = u.madd(u, c);
-            }
+            let (a, b, c);
+            (ap[i], a, b, c) = exp_sums(p, u);
             (ppv[i], sv[i], uuv[i]) = (a, b, c);
             spl[i] = b < z && a.sqrt() > half;
             idx[ns] = i;
