@@ -38,7 +38,7 @@
 use crate::batch;
 use crate::lorentz::{two_sum, Dw, COMPENSATE_ABOVE};
 use crate::numerics::SINHC_CUTOFF;
-use crate::poincare::{dot_dw, perp, ExpScalars, K_PRIME_CUTOFF};
+use crate::poincare::{perp, K_PRIME_CUTOFF};
 use crate::vmath::{self, BLOCK};
 use crate::{Lorentz, Manifold, PoincareBall, Real};
 
@@ -752,36 +752,141 @@ pub(crate) fn ball_log<T: Real>(m: &PoincareBall<T>, ps: &[T], qs: &[T], out: &m
     });
 }
 
+/// $p\cdot p$, $p\cdot u$, $u\cdot u$ as double words, by compensated summation (Ogita, Rump
+/// and Oishi's Dot2: as accurate as the sums taken in twice the precision) in three independent
+/// chains (the accuracy of `poincare::dot_dw` at a fraction of its latency).
+#[inline(always)]
+fn dots_dw<T: Real>(p: &[T], u: &[T]) -> (Dw<T>, Dw<T>, Dw<T>) {
+    let z = T::zero();
+    let (mut s, mut c) = ([z; 3], [z; 3]);
+    for (&x, &y) in p.iter().zip(u) {
+        for (k, (a, b)) in [(x, x), (x, y), (y, y)].into_iter().enumerate() {
+            let h = a * b;
+            let e = a.mul_add(b, -h);
+            let t = two_sum(s[k], h);
+            s[k] = t.0;
+            c[k] += t.1 + e;
+        }
+    }
+    let f = |k: usize| two_sum(s[k], c[k]);
+    (f(0), f(1), f(2))
+}
+
+/// $1 - \lVert p\rVert^2$ (compensated, as `one_minus_norm2_fast`) and the plain sums
+/// $p\cdot p$, $p\cdot u$, $u\cdot u$, each in two lanes (even and odd entries) to halve the
+/// dependency chains.
+#[inline(always)]
+fn exp_sums<T: Real>(p: &[T], u: &[T]) -> (T, T, T, T) {
+    let z = T::zero();
+    let (mut s0, mut s1, mut c0, mut c1) = (T::one(), z, z, z);
+    let (mut a0, mut a1, mut b0, mut b1, mut w0, mut w1) = (z, z, z, z, z, z);
+    let (pc, uc) = (p.chunks_exact(2), u.chunks_exact(2));
+    let (pr, ur) = (pc.remainder(), uc.remainder());
+    for (x, y) in pc.zip(uc) {
+        let (h0, h1) = (x[0] * x[0], x[1] * x[1]);
+        let (l0, l1) = (x[0].mul_add(x[0], -h0), x[1].mul_add(x[1], -h1));
+        let (t0, t1) = (two_sum(s0, -h0), two_sum(s1, -h1));
+        (s0, s1) = (t0.0, t1.0);
+        c0 += t0.1 - l0;
+        c1 += t1.1 - l1;
+        (a0, a1) = (x[0].madd(x[0], a0), x[1].madd(x[1], a1));
+        (b0, b1) = (x[0].madd(y[0], b0), x[1].madd(y[1], b1));
+        (w0, w1) = (y[0].madd(y[0], w0), y[1].madd(y[1], w1));
+    }
+    for (&x, &y) in pr.iter().zip(ur) {
+        let h = x * x;
+        let t = two_sum(s0, -h);
+        s0 = t.0;
+        c0 += t.1 - x.mul_add(x, -h);
+        (a0, b0, w0) = (x.madd(x, a0), x.madd(y, b0), y.madd(y, w0));
+    }
+    let t = two_sum(s0, s1);
+    (t.0 + (t.1 + (c0 + c1)), a0 + a1, b0 + b1, w0 + w1)
+}
+
 /// Batched [`PoincareBall::exp_into`](Manifold::exp_into): the cancellation-free Lorentz form of
-/// the scalar kernel (the same [`ExpScalars`] per row, from sums taken in pass 1).
+/// the scalar kernel, the scalars of `poincare::ExpScalars::new` per row. Pass 1 takes the
+/// sums (in double words, as the scalar kernel, only for steps back across the ball, where they
+/// feed cancelling terms) and, for steps back across the ball ($p\cdot u < 0$, $\lVert p\rVert > 1/2$),
+/// $\sigma$ and the double-word perpendicular part $\lVert u - \sigma p\rVert^2$; pass 2 evaluates
+/// both forms with vmath's branch-free functions and selects; pass 3 forms the increment.
 pub(crate) fn ball_exp<T: Real>(m: &PoincareBall<T>, ps: &[T], us: &[T], out: &mut [T]) {
     let d = m.ambient_dim();
     blocks(out, d, ps.len() * 2 + out.len(), |i0, nb, o| {
         let z = T::zero();
         let zd = Dw(z, z);
-        let (mut ap, mut pp, mut pu, mut uu) = ([z; BLOCK], [zd; BLOCK], [zd; BLOCK], [zd; BLOCK]);
+        let (one, two, half) = (T::one(), T::c(2.0), T::c(0.5));
+        let (mut ap, mut ppv, mut uuv, mut sv) = ([z; BLOCK], [z; BLOCK], [z; BLOCK], [z; BLOCK]);
+        let (mut sg, mut p2) = ([zd; BLOCK], [z; BLOCK]);
+        let mut spl = [false; BLOCK];
+        let (mut idx, mut ns) = ([0usize; BLOCK], 0usize);
         for i in 0..nb {
             let r = (i0 + i) * d..(i0 + i + 1) * d;
             let (p, u) = (&ps[r.clone()], &us[r]);
-            ap[i] = one_minus_norm2_fast(p);
-            pp[i] = dot_dw(p, p);
-            pu[i] = dot_dw(p, u);
-            uu[i] = dot_dw(u, u);
+            let (a, b, c);
+            (ap[i], a, b, c) = exp_sums(p, u);
+            (ppv[i], sv[i], uuv[i]) = (a, b, c);
+            spl[i] = b < z && a.sqrt() > half;
+            idx[ns] = i;
+            ns += usize::from(spl[i]);
+        }
+        // steps back across the ball: the sums and the perpendicular part u − σp in double
+        // words, as the scalar kernel (a separate loop: no mispredicted branch per row)
+        for &i in &idx[..ns] {
+            let r = (i0 + i) * d..(i0 + i + 1) * d;
+            let (p, u) = (&ps[r.clone()], &us[r]);
+            let (pp, pu, uu) = dots_dw(p, u);
+            ppv[i] = pp.0 + pp.1;
+            uuv[i] = uu.0 + uu.1;
+            sv[i] = pu.0 + pu.1;
+            let s = dw_div(pu, pp);
+            let mut acc = z;
+            for (&p, &u) in p.iter().zip(u) {
+                let e = perp(s, p, u);
+                acc = e.madd(e, acc);
+            }
+            sg[i] = s;
+            p2[i] = acc;
+        }
+        // pass 2: the scalars of `ExpScalars::new`, branch-free
+        let (mut cp, mut cu) = ([z; BLOCK], [z; BLOCK]);
+        for i in 0..nb {
+            let (a, s, split) = (ap[i], sv[i], spl[i]);
+            let rho = ppv[i].sqrt();
+            let nu = uuv[i].sqrt();
+            let lam = two / a;
+            let r = lam * nu;
+            let tau = vmath::tanh_over_x(r);
+            let e1 = vmath::exp(-r);
+            let e2 = e1 * e1;
+            let opd = one + e2;
+            let omt = two * e2 / opd; // 1 − tanh r
+            let sech = two * e1 / opd;
+            let opr = one + rho;
+            let omr = a / opr; // 1 − ρ
+            let h = sel(split, ppv[i] * p2[i] / (rho * nu - s), rho * nu + s);
+            let tlh = tau * lam * h;
+            let den = a * sech + omr * omr + two * rho * omt + two * tlh;
+            let em = vmath::expm1(-r);
+            let ac1 = a * (em * em / opd);
+            // split rows: ρκ from ρ_h = 2 ln(1 + ρ) − ln a (see `ExpScalars::new`)
+            let rh = two * vmath::log1p(rho) - vmath::log(a);
+            let rk = half * a * (a / (opr * opr)) * vmath::expm1(two * (rh - r)) / opd
+                + half * (two - a) * tlh / rho;
+            let k2 = sel(
+                r > one,
+                two * (rk / rho) - den,
+                ac1 + two * tau * (sg[i].0 + sg[i].1),
+            );
+            cp[i] = sel(split, k2, ac1) / den;
+            cu[i] = two * tau / den;
         }
         for i in 0..nb {
             let r = (i0 + i) * d..(i0 + i + 1) * d;
             let (p, u) = (&ps[r.clone()], &us[r]);
-            let perp2 = |sg| {
-                let mut s = z;
-                for (&p, &u) in p.iter().zip(u) {
-                    let d = perp(sg, p, u);
-                    s = d.madd(d, s);
-                }
-                s
-            };
-            let e = ExpScalars::new(ap[i], pp[i], uu[i], pu[i], perp2);
+            let (a, b, s) = (cp[i], cu[i], sg[i]);
             for ((o, &p), &u) in o[i * d..(i + 1) * d].iter_mut().zip(p).zip(u) {
-                *o = e.value(p, u);
+                *o = p + (a * p + b * perp(s, p, u));
             }
         }
     });
