@@ -24,16 +24,10 @@
 //!
 //! # Performance
 //!
-//! `geoflow_ops --size-log2 18 --threads 1` (2-core machine shared with other builds, load
-//! average ≈ 10, best of two runs, so absolute numbers are inflated several times): speed-up over
-//! the row-wise trait defaults, f32 / f64. Lorentz $H^2$: exp 13 / 3.8, log 7.9 / 2.0, dist 6.5 /
-//! 4.1, geodesic 4.3 / 5.0, velocity 6.8 / 3.2, transport 5.4 / 2.2. $H^{16}$: exp 3.0 / 2.3,
-//! log 3.1 / 2.2, dist 2.2 / 2.2, geodesic 2.7 / 2.1, velocity 5.6 / 2.3, transport 3.2 / 1.6.
-//! Ball $B^2$: exp 3.2 / 4.8, log 4.8 / 9.4, dist 6.2 / 11, geodesic 3.9 / 4.0, velocity 8.1 /
-//! 4.8. $B^{16}$: exp 3.8 / 3.0, log 3.7 / 3.3, dist 3.7 / 3.4, geodesic 7.3 / 6.4, velocity
-//! 6.8 / 4.8, transport 2.3 / 1.8, inner 2.9 / 3.2. In $H^{16}$ most benchmark rows (base
-//! samples at radius ≈ 4, tangent vectors $\propto \log_x y$, nearly radial) take the compensated
-//! branches, which dominate the cost there.
+//! Measured against the Python peers and this machine's roofline in one run of
+//! `bash benches/peers/compare.sh` (quiet 2-core machine, $2^{22}$ floats per array, 1 and 2
+//! threads): see the table in the repository README, section "Speed", and the raw records in
+//! `docs/bench/`. Rerun `./target/release/geoflow_ops --manifolds lorentz,poincare` for this family alone.
 
 use crate::batch;
 use crate::lorentz::{two_sum, Dw, COMPENSATE_ABOVE};

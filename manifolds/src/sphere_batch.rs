@@ -51,15 +51,10 @@
 //!
 //! # Performance
 //!
-//! One thread, $2^{20}$ scalars per array, x86-64-v3, ns/point (before → after, on a shared
-//! machine with load average ≈ 9–11, best of the repeats): $S^2$ f32 exp 18.8 → 1.8, log 77 →
-//! 2.3, dist 39 → 1.0, geodesic 132 → 3.9, velocity 81 → 3.1; $S^2$ f64 exp 52 → 3.7, log 43 →
-//! 5.6, dist 35 → 2.9, geodesic 89 → 10.5, velocity 116 → 8.5. $S^{63}$ (memory-bound) f32 log
-//! 145 → 62, f64 log 153 → 97.
-//!
-//! Geodesic pair (point and velocity), same setup, load average ≈ 6: $S^2$ f32 7.3 → 4.3,
-//! f64 17.6 → 9.2 (the two separate batch kernels → the fused one); $S^{63}$ f32 135 → 80, f64
-//! 211 → 122.
+//! Measured against the Python peers and this machine's roofline in one run of
+//! `bash benches/peers/compare.sh` (quiet 2-core machine, $2^{22}$ floats per array, 1 and 2
+//! threads): see the table in the repository README, section "Speed", and the raw records in
+//! `docs/bench/`. Rerun `./target/release/geoflow_ops --manifolds sphere` for this family alone.
 
 use crate::batch::{self, expect_len, rows};
 
