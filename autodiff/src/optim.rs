@@ -145,6 +145,30 @@ impl<T: Element> Adam<T> {
         self.step
     }
 
+    /// The first and second moments, one buffer per parameter tensor (for checkpoints).
+    pub fn moments(&self) -> (&[Vec<T>], &[Vec<T>]) {
+        (&self.m, &self.v)
+    }
+
+    /// Restores the moments and the step counter saved from [`moments`](Adam::moments) and
+    /// [`steps`](Adam::steps) (resuming from a checkpoint).
+    ///
+    /// # Panics
+    /// If the buffers do not have the layout of this optimiser's parameters.
+    #[track_caller]
+    pub fn restore(&mut self, m: Vec<Vec<T>>, v: Vec<Vec<T>>, step: u64) {
+        let same = |a: &[Vec<T>], b: &[Vec<T>]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.len() == y.len())
+        };
+        assert!(
+            same(&m, &self.m) && same(&v, &self.v),
+            "Adam::restore: moment buffers do not match the parameters"
+        );
+        self.m = m;
+        self.v = v;
+        self.step = step;
+    }
+
     /// One update of `ps` from the gradients of the tape it was bound to. Parameters without a
     /// gradient are left unchanged (no moment update).
     /// A non-finite gradient skips the whole step.
@@ -233,6 +257,10 @@ impl<T: Element> Ema<T> {
     /// The averaged parameters.
     pub fn params(&self) -> &Params<T> {
         &self.shadow
+    }
+    /// The averaged parameters, mutable (restoring a checkpoint).
+    pub fn params_mut(&mut self) -> &mut Params<T> {
+        &mut self.shadow
     }
     /// Writes the averaged values into `ps` (same layout).
     pub fn copy_to(&self, ps: &mut Params<T>) {

@@ -10,3 +10,7 @@ pub mod field;
 
 pub use error::{FlowError, Result};
 pub use field::{FlowMap, VectorField};
+pub mod model;
+pub mod objective;
+pub mod path;
+pub mod train;
