@@ -251,6 +251,121 @@ impl<T: Element, M: Manifold<Scalar = T> + Differentiable> FlowNet<T, M> {
         }
     }
 
+    /// The architecture as `key=value` metadata (see [`save`](FlowNet::save)).
+    pub fn metadata(&self) -> std::collections::HashMap<String, String> {
+        let c = &self.config;
+        let mut meta = std::collections::HashMap::new();
+        meta.insert("width".into(), c.width.to_string());
+        meta.insert("depth".into(), c.depth.to_string());
+        meta.insert("times".into(), c.times.to_string());
+        meta.insert("time_features".into(), c.time_features.to_string());
+        meta.insert("residual".into(), c.residual.to_string());
+        meta.insert(
+            "activation".into(),
+            format!("{:?}", c.activation).to_lowercase(),
+        );
+        meta.insert(
+            "features".into(),
+            match c.features {
+                Features::Identity => "identity",
+                Features::Angles => "angles",
+            }
+            .into(),
+        );
+        meta.insert("ambient_dim".into(), self.manifold.ambient_dim().to_string());
+        meta.insert("dtype".into(), if T::IS_F64 { "f64" } else { "f32" }.into());
+        meta
+    }
+
+    /// Saves the parameters with the architecture and `extra` metadata (e.g. the manifold and
+    /// the training method) as one safetensors file, atomically.
+    ///
+    /// # Errors
+    /// On an I/O error.
+    pub fn save(
+        &self,
+        path: &std::path::Path,
+        extra: &std::collections::HashMap<String, String>,
+    ) -> crate::Result<()> {
+        let mut meta = self.metadata();
+        meta.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        crate::train::write_safetensors(&self.params, meta, path)
+    }
+
+    /// Reads the metadata of a model file written by [`save`](FlowNet::save), to rebuild the
+    /// manifold and the [`NetConfig`] before [`load`](FlowNet::load).
+    ///
+    /// # Errors
+    /// A missing or malformed file, or missing architecture keys.
+    pub fn read_metadata(
+        path: &std::path::Path,
+    ) -> crate::Result<(NetConfig, std::collections::HashMap<String, String>)> {
+        let bytes = std::fs::read(path).map_err(|e| crate::FlowError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        let bad = |msg: String| crate::FlowError::Data {
+            path: path.display().to_string(),
+            line: 0,
+            msg,
+        };
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+            .map_err(|e| bad(format!("not a safetensors model file: {e}")))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        let num = |k: &str| -> crate::Result<usize> {
+            meta.get(k)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| bad(format!("model file has no valid `{k}` entry")))
+        };
+        let activation = match meta.get("activation").map(String::as_str) {
+            Some("silu") | None => Activation::Silu,
+            Some("tanh") => Activation::Tanh,
+            Some("gelu") => Activation::Gelu,
+            Some("softplus") => Activation::Softplus,
+            Some(a) => return Err(bad(format!("unknown activation {a:?}"))),
+        };
+        let config = NetConfig {
+            width: num("width")?,
+            depth: num("depth")?,
+            times: num("times")?,
+            activation,
+            residual: meta.get("residual").is_some_and(|v| v == "true"),
+            time_features: num("time_features")?,
+            features: match meta.get("features").map(String::as_str) {
+                Some("angles") => Features::Angles,
+                _ => Features::Identity,
+            },
+        };
+        Ok((config, meta))
+    }
+
+    /// Loads parameters saved by [`save`](FlowNet::save) into this network (built with the
+    /// same manifold and [`NetConfig`]).
+    ///
+    /// # Errors
+    /// A missing or malformed file, or parameters of another shape or precision.
+    pub fn load(&mut self, path: &std::path::Path) -> crate::Result<()> {
+        let (ps, _) = crate::train::read_safetensors::<T>(path)?;
+        let ids: Vec<_> = self.params.ids().collect();
+        for id in ids {
+            let name = self.params.name(id).to_string();
+            let src = ps.id(&name).ok_or_else(|| crate::FlowError::Data {
+                path: path.display().to_string(),
+                line: 0,
+                msg: format!("model file has no tensor {name}"),
+            })?;
+            if ps.get(src).len() != self.params.get(id).len() {
+                return Err(crate::FlowError::Data {
+                    path: path.display().to_string(),
+                    line: 0,
+                    msg: format!("tensor {name} has another shape than the network's"),
+                });
+            }
+            self.params.get_mut(id).copy_from_slice(ps.get(src));
+        }
+        Ok(())
+    }
+
     /// Ambient dimension of the points.
     pub fn ambient_dim(&self) -> usize {
         self.manifold.ambient_dim()
