@@ -200,6 +200,9 @@ impl ObjectiveConfig {
 /// rows of `x0s` given `x1s`. Must be deterministic given `rng`.
 pub type Pairing<T, M> = Box<dyn FnMut(&M, &mut [T], &[T], &mut dyn rand::RngCore) + Send>;
 
+/// Replaces the manifold's base distribution: fills `[n, D]` rows with base samples.
+pub type BaseSampler<T> = Box<dyn FnMut(&mut dyn rand::RngCore, &mut [T]) + Send>;
+
 /// One batch's buffers (reused between steps).
 #[derive(Clone, Debug, Default)]
 struct Buffers<T> {
@@ -232,6 +235,9 @@ pub struct Objective<T: Element, M> {
     pub config: ObjectiveConfig,
     /// Optional coupling of base samples and data (minibatch OT for Fisher-Flow).
     pub pairing: Option<Pairing<T, M>>,
+    /// Optional base distribution other than the manifold's [`Sample`] base (e.g. Dirichlet
+    /// on the simplex for the linear flow-matching baseline).
+    pub base: Option<BaseSampler<T>>,
     buf: Buffers<T>,
     weights: Option<Weights<T>>,
     step: u64,
@@ -300,6 +306,7 @@ where
         Self {
             config,
             pairing: None,
+            base: None,
             buf: Buffers::default(),
             weights,
             step: 0,
@@ -468,7 +475,10 @@ where
         }
         b.x1.clear();
         b.x1.extend_from_slice(x1s);
-        m.sample_base_batch_into(rng, &mut b.x0);
+        match &mut self.base {
+            Some(f) => f(&mut DynRng(rng), &mut b.x0),
+            None => m.sample_base_batch_into(rng, &mut b.x0),
+        }
         if let Some(pair) = &mut self.pairing {
             let mut r = DynRng(rng);
             pair(m, &mut b.x0, &b.x1, &mut r);

@@ -164,3 +164,73 @@ fn draw_frame(chart: &mut Chart<'_>, projection: Projection) -> Result<(), Box<d
     }
     Ok(())
 }
+
+/// Writes an SVG line chart of `series` against `xs` (log scale on both axes).
+///
+/// # Errors
+/// A drawing or I/O error, as one line of text.
+pub fn lines(
+    path: &Path,
+    title: &str,
+    xlabel: &str,
+    ylabel: &str,
+    xs: &[f64],
+    series: &[(String, Vec<f64>)],
+) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let pos = |v: f64| v.max(1e-6);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (_, ys) in series {
+        for &y in ys {
+            lo = lo.min(pos(y));
+            hi = hi.max(pos(y));
+        }
+    }
+    if !lo.is_finite() || xs.is_empty() {
+        return Err(format!("{}: nothing to plot", path.display()));
+    }
+    let x0 = xs.iter().copied().fold(f64::INFINITY, f64::min).max(1e-9);
+    let x1 = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(x0 * 1.01);
+    let tmp = path.with_extension("svg.tmp");
+    {
+        let root = SVGBackend::new(&tmp, (720, 480)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                (x0 / 1.2..x1 * 1.2).log_scale(),
+                (lo / 2.0..hi * 2.0).log_scale(),
+            )
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc(xlabel)
+            .y_desc(ylabel)
+            .draw()
+            .map_err(|e| err(&e))?;
+        let colours = [RGBColor(31, 119, 180), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189)];
+        for (i, (name, ys)) in series.iter().enumerate() {
+            let c = colours[i % colours.len()];
+            let pts: Vec<(f64, f64)> = xs.iter().zip(ys).map(|(&x, &y)| (x, pos(y))).collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                .map_err(|e| err(&e))?
+                .label(name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            chart
+                .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled())))
+                .map_err(|e| err(&e))?;
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.8))
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
