@@ -401,6 +401,11 @@ impl<T: Element> Tape<'_, T> {
                     }
                 }
             }
+            Op::Reshape(a) => {
+                for (o, &x) in gm!(a).iter_mut().zip(g) {
+                    *o += x;
+                }
+            }
             Op::Gather(a, off) => {
                 let c = node.cols;
                 let ga = gm!(a);

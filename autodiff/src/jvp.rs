@@ -256,6 +256,7 @@ impl<'m, T: Element> Tape<'m, T> {
                 Some(self.concat(da, db))
             }
             Op::Slice(a, start) => t(a).map(|d| self.slice(d, start, shape.1)),
+            Op::Reshape(a) => t(a).map(|d| self.reshape(d, shape.0, shape.1)),
             Op::Gather(a, off) => t(a).map(|d| self.gather_at(d, off, shape.0)),
             Op::RowDot(a, b) => {
                 let x = t(a).map(|d| self.row_dot(d, b));

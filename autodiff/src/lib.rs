@@ -24,7 +24,7 @@
 //! | sinc family (series-safe, smooth at 0) | [`sinc`](Tape::sinc), [`sinhc`](Tape::sinhc), [`sinc_sqrt`](Tape::sinc_sqrt), [`cos_sqrt`](Tape::cos_sqrt), [`sinhc_sqrt`](Tape::sinhc_sqrt), [`cosh_sqrt`](Tape::cosh_sqrt) |
 //! | reductions | [`sum`](Tape::sum), [`sum_rows`](Tape::sum_rows), [`sum_cols`](Tape::sum_cols), [`mean`](Tape::mean), [`mean_rows`](Tape::mean_rows), [`mean_cols`](Tape::mean_cols), [`broadcast`](Tape::broadcast) |
 //! | rows | [`softmax`](Tape::softmax), [`log_softmax`](Tape::log_softmax), [`row_dot`](Tape::row_dot), [`row_sq`](Tape::row_sq), [`row_norm`](Tape::row_norm) |
-//! | shape | [`concat`](Tape::concat), [`slice`](Tape::slice) (columns), [`gather`](Tape::gather) (rows) |
+//! | shape | [`concat`](Tape::concat), [`slice`](Tape::slice) (columns), [`gather`](Tape::gather) (rows), [`reshape`](Tape::reshape) |
 //! | control | [`stop_gradient`](Tape::stop_gradient) |
 //! | manifolds ([`geometry`]) | [`exp`](Tape::exp), [`log`](Tape::log), [`dist`](Tape::dist), [`inner`](Tape::inner), [`project_tangent`](Tape::project_tangent), [`geodesic`](Tape::geodesic), [`geodesic_velocity`](Tape::geodesic_velocity) |
 //!

@@ -78,6 +78,8 @@ pub(crate) enum Op<'m, T: Element> {
     LogSoftmax(Var),
     Concat(Var, Var),
     Slice(Var, usize),
+    /// The same row-major buffer read with another shape.
+    Reshape(Var),
     /// Rows of `a` at the indices stored at `tape.idx[off..off + rows]`.
     Gather(Var, usize),
     RowDot(Var, Var),
@@ -702,6 +704,24 @@ impl<'m, T: Element> Tape<'m, T> {
         let grad = self.g(a);
         self.push(Op::Slice(a, start), r, len, grad)
     }
+    /// The row-major buffer of `a` read as `[rows, cols]` (a copy; the gradient and the tangent
+    /// are reshaped back). `[n, k d]` to `[n k, d]` turns a batch of `n` points of $M^k$ into a
+    /// batch of $nk$ points of $M$.
+    ///
+    /// # Panics
+    /// If `rows * cols` differs from the number of scalars of `a`.
+    #[track_caller]
+    pub fn reshape(&mut self, a: Var, rows: usize, cols: usize) -> Var {
+        let (r, c) = self.shape(a);
+        assert!(
+            r * c == rows * cols,
+            "reshape: [{r}, {c}] has {} scalars, [{rows}, {cols}] needs {}",
+            r * c,
+            rows * cols
+        );
+        let grad = self.g(a);
+        self.push(Op::Reshape(a), rows, cols, grad)
+    }
     /// Rows `indices` of `a` (repetitions allowed; the VJP scatters and adds).
     ///
     /// # Panics
@@ -938,7 +958,7 @@ impl<'m, T: Element> Tape<'m, T> {
                     *o = if root { norm(r) } else { dot(r, r) };
                 }
             }
-            Op::StopGrad(a) => out.copy_from_slice(get(a)),
+            Op::StopGrad(a) | Op::Reshape(a) => out.copy_from_slice(get(a)),
             Op::Manifold { op, m, args } => {
                 let [a, b, c] = args;
                 match op {
