@@ -5,6 +5,7 @@
 //! datasets and metrics.
 #![deny(missing_docs)]
 
+pub mod data;
 pub mod error;
 pub mod field;
 
