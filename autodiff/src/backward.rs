@@ -118,11 +118,24 @@ impl<T: Element> Tape<'_, T> {
             None => grads.data[n.off] = T::one(),
             Some(w) => grads.data[n.off..n.off + n.len()].copy_from_slice(w),
         }
+        // Only nodes the loss depends on through differentiable edges need their VJP: a
+        // stopped teacher branch recorded with differentiable parameters costs nothing here.
+        let mut live = std::mem::take(&mut self.live);
+        live.clear();
+        live.resize(end, false);
+        live[loss.index()] = true;
         for i in (0..end).rev() {
-            if self.nodes[i].grad {
-                self.vjp(i, &mut grads.data);
+            if !(live[i] && self.nodes[i].grad) {
+                continue;
             }
+            for v in op_inputs(&self.nodes[i].op).into_iter().flatten() {
+                if v.index() < end && self.nodes[v.index()].grad {
+                    live[v.index()] = true;
+                }
+            }
+            self.vjp(i, &mut grads.data);
         }
+        self.live = live;
     }
 
     /// Adds the VJP of node `i` into the gradients of its inputs.
@@ -543,5 +556,30 @@ impl<T: Element> Tape<'_, T> {
                 panic!("the untaped JVP (jvp_value_into) is not differentiable; use Tape::jvp")
             }
         }
+    }
+}
+
+/// The inputs an op's VJP may send gradient to (a superset is fine: it only costs work).
+fn op_inputs<T: Element>(op: &Op<'_, T>) -> [Option<Var>; 4] {
+    match *op {
+        Op::Leaf | Op::StopGrad(_) => [None; 4],
+        Op::MatMul { a, b, .. } => [Some(a), Some(b), None, None],
+        Op::Affine { x, w, b } => [Some(x), Some(w), Some(b), None],
+        Op::Bin(_, a, b) | Op::Concat(a, b) | Op::RowDot(a, b) => [Some(a), Some(b), None, None],
+        Op::Scale(a, _)
+        | Op::Offset(a, _)
+        | Op::Unary(_, a)
+        | Op::Sum(a, _)
+        | Op::Broadcast(a)
+        | Op::Softmax(a)
+        | Op::LogSoftmax(a)
+        | Op::Slice(a, _)
+        | Op::Reshape(a)
+        | Op::Gather(a, _)
+        | Op::RowSq(a)
+        | Op::RowNorm(a) => [Some(a), None, None, None],
+        Op::UnaryJvp(_, x, dx, c) => [Some(x), Some(dx), c, None],
+        Op::Manifold { args, .. } => [Some(args[0]), Some(args[1]), Some(args[2]), None],
+        Op::FusedJvp { args, tans, .. } => [Some(args[0]), Some(args[1]), Some(args[2]), tans[0].or(tans[1]).or(tans[2])],
     }
 }

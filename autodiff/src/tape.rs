@@ -142,6 +142,7 @@ pub struct Tape<'m, T: Element> {
     pub(crate) top: usize,
     pub(crate) idx: Vec<usize>,
     pub(crate) tmap: Vec<Option<Var>>,
+    pub(crate) live: Vec<bool>,
     pub(crate) scratch: Vec<T>,
 }
 
@@ -183,6 +184,7 @@ impl<'m, T: Element> Tape<'m, T> {
             top: 0,
             idx: Vec::new(),
             tmap: Vec::new(),
+            live: Vec::new(),
             scratch: Vec::new(),
         }
     }
