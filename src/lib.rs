@@ -18,12 +18,16 @@
 //! ```
 #![deny(missing_docs)]
 
+pub use geoflow_autodiff as autodiff;
+pub use geoflow_flows as flows;
 pub use geoflow_manifolds as manifolds;
 
 /// Guides, with examples that run as doctests.
 pub mod guide {
     #[doc = include_str!("../docs/guide/geometry.md")]
     pub mod geometry {}
+    #[doc = include_str!("../docs/guide/flows.md")]
+    pub mod flows {}
 }
 
 #[cfg(feature = "gpu")]

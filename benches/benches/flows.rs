@@ -26,7 +26,15 @@ use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
 
 const BATCH: usize = 512;
-const SAMPLES: usize = 4096;
+
+/// Points sampled: 4096 when benchmarking, 64 in `cargo test --benches` (criterion's test mode).
+fn samples() -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        4096
+    } else {
+        64
+    }
+}
 
 fn data(n: usize) -> Vec<f32> {
     let m = Sphere::<f32>::new(2).unwrap();
@@ -119,7 +127,8 @@ fn train(c: &mut Criterion) {
 
 fn sample(c: &mut Criterion) {
     let m = Sphere::<f32>::new(2).unwrap();
-    let x0 = data(SAMPLES);
+    let n = samples();
+    let x0 = data(n);
     let mut g = c.benchmark_group("sample");
     g.sample_size(10);
     for k in [4usize, 16] {
@@ -154,14 +163,14 @@ fn sample(c: &mut Criterion) {
         });
         let mut bare = net(1);
         let mut tape = Tape::<f32>::new();
-        let t = vec![0.5f32; SAMPLES];
+        let t = vec![0.5f32; n];
         g.bench_function(format!("net_fwd_{k}"), |b| {
             b.iter(|| {
                 for _ in 0..k {
                     tape.reset();
                     bare.params.bind_frozen(&mut tape);
-                    let x = tape.constant(&x0, SAMPLES, 3);
-                    let tv = tape.constant(&t, SAMPLES, 1);
+                    let x = tape.constant(&x0, n, 3);
+                    let tv = tape.constant(&t, n, 1);
                     let f = bare.record_raw(&mut tape, x, &[tv]);
                     black_box(tape.value(f)[0]);
                 }

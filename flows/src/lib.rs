@@ -1,8 +1,22 @@
 //! # geoflow-flows
 //!
-//! Generative models on Riemannian manifolds: Riemannian flow matching, Fisher-Flow and
-//! generalised flow maps, with their samplers, likelihoods, optimal-transport couplings,
-//! datasets and metrics.
+//! Generative models on Riemannian manifolds: Riemannian flow matching (RFM), Fisher-Flow and
+//! generalised flow maps (G-LSD, G-ESD, G-PSD, G-MF), with their samplers, likelihoods,
+//! optimal-transport couplings, datasets and metrics. Generic over every manifold of
+//! [`geoflow_manifolds`] that has tape composites (Euclidean, sphere, orthant, simplex, torus,
+//! Lorentz, Poincaré ball, products and powers).
+//!
+//! | module | what |
+//! |---|---|
+//! | [`path`] | geodesic conditional paths $x_t = \exp_{x_0}(\kappa(t)\log_{x_0}x_1)$ and closed-form velocities |
+//! | [`model`] | [`FlowNet`](model::FlowNet): the tangent-projected MLP (one time: vector field; two times: flow map $X_{s,t}$) |
+//! | [`objective`] | RFM and the four flow-map self-distillation losses, with their equations and stop-gradients |
+//! | [`train`] | the loop: seeded, EMA, validation + early stopping, atomic resumable checkpoints, JSON-lines logs |
+//! | [`field`] | the [`VectorField`] / [`FlowMap`] interfaces of samplers and likelihoods |
+//! | [`data`] | loaders (earth, RNA, CSV, text), seeded splits, synthetic targets with exact densities |
+//!
+//! The guide `geoflow::guide::flows` (facade crate) trains, samples and evaluates a model in a
+//! dozen lines.
 #![deny(missing_docs)]
 
 pub mod data;

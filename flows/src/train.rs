@@ -219,9 +219,27 @@ where
     pub fn fit(
         &mut self,
         data: &[T],
-        mut validate: Option<&mut Validate<'_, T, M>>,
+        validate: Option<&mut Validate<'_, T, M>>,
         observer: &mut dyn FnMut(&Event),
     ) -> Result<FitReport> {
+        let until = self.config.steps;
+        self.fit_until(data, validate, observer, until)
+    }
+
+    /// [`fit`](Trainer::fit), stopping after step `until` (at most `config.steps`): the
+    /// schedule is that of the whole run, so `fit_until(k)` then `fit` is exactly `fit`
+    /// (and so is a run interrupted after a checkpoint and resumed).
+    ///
+    /// # Errors
+    /// As [`fit`](Trainer::fit).
+    pub fn fit_until(
+        &mut self,
+        data: &[T],
+        mut validate: Option<&mut Validate<'_, T, M>>,
+        observer: &mut dyn FnMut(&Event),
+        until: u64,
+    ) -> Result<FitReport> {
+        let until = until.min(self.config.steps);
         let m = self.net.manifold.clone();
         let d = m.ambient_dim();
         if data.is_empty() || data.len() % d != 0 {
@@ -263,7 +281,7 @@ where
             seconds: 0.0,
             skipped: 0,
         };
-        while self.opt.steps() < self.config.steps {
+        while self.opt.steps() < until {
             let step = self.opt.steps();
             let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
             rng.set_stream(step + 1);

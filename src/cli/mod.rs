@@ -31,6 +31,8 @@ enum Cmd {
     Data(DataCmd),
     /// The default job: RFM and G-LSD side by side on a built-in S² dataset.
     Demo(DemoArgs),
+    /// Train several methods on one dataset and evaluate them in one table (+ figure).
+    Compare(CompareArgs),
     /// Fisher-Flow on the categorical toy: KL of generated marginals vs the number of classes.
     Fisher(FisherArgs),
     /// Accuracy of the ODE samplers on analytic flows vs the number of steps.
@@ -201,6 +203,52 @@ pub struct DemoArgs {
     pub quiet: bool,
 }
 
+/// `geoflow compare`.
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Methods, comma-separated (rfm, lsd, esd, psd, mf, esd-overwrite, psd-uniform).
+    #[arg(long, default_value = "rfm,lsd,esd,psd,mf", value_delimiter = ',')]
+    pub methods: Vec<String>,
+    /// Training steps per model.
+    #[arg(long, default_value_t = 3000)]
+    pub train_steps: u64,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 512)]
+    pub batch: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 2e-3)]
+    pub lr: f64,
+    /// Hidden width.
+    #[arg(long, default_value_t = 256)]
+    pub width: usize,
+    /// Hidden layers.
+    #[arg(long, default_value_t = 3)]
+    pub depth: usize,
+    /// Numbers of sampling steps, comma-separated.
+    #[arg(long, default_value = "1,2,4,100", value_delimiter = ',')]
+    pub steps: Vec<usize>,
+    /// Evaluate on this many test points at most.
+    #[arg(long)]
+    pub n_eval: Option<usize>,
+    /// Skip the likelihoods.
+    #[arg(long)]
+    pub no_nll: bool,
+    /// Tolerance of the adaptive likelihood solver.
+    #[arg(long, default_value_t = 1e-5)]
+    pub tol: f64,
+    /// Also fit the KDE baseline.
+    #[arg(long)]
+    pub kde: bool,
+    /// Output folder (models, table, figure).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
 /// `geoflow fisher`.
 #[derive(Args, Debug, Clone)]
 pub struct FisherArgs {
@@ -254,6 +302,7 @@ pub fn main() -> i32 {
             quiet: false,
         }),
         Some(Cmd::Demo(a)) => run::demo(&a),
+        Some(Cmd::Compare(a)) => run::compare(&a),
         Some(Cmd::Train(a)) => run::train(&a).map(|_| ()),
         Some(Cmd::Sample(a)) => run::sample(&a),
         Some(Cmd::Eval(a)) => run::eval(&a),

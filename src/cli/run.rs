@@ -1,7 +1,7 @@
 //! The commands, generic over the manifold (one monomorphised copy per supported space).
 
 use super::plot::{self, Projection};
-use super::{DataArgs, DataCmd, DemoArgs, EvalArgs, FisherArgs, SampleArgs, TrainArgs};
+use super::{CompareArgs, DataArgs, DataCmd, DemoArgs, EvalArgs, FisherArgs, SampleArgs, TrainArgs};
 use geoflow_autodiff::TapeManifold;
 use geoflow_flows::data::{
     builtin_space, builtin_synthetic, load_builtin, load_points_csv, rfm_split, Space,
@@ -698,82 +698,151 @@ pub fn data(a: &DataCmd) -> R<()> {
     Ok(())
 }
 
-/// The default job.
-pub fn demo(a: &DemoArgs) -> R<()> {
+fn train_args(data: &DataArgs, method: &str, a: &CompareArgs) -> TrainArgs {
+    TrainArgs {
+        data: data.clone(),
+        method: method.into(),
+        steps: a.train_steps,
+        batch: a.batch,
+        lr: a.lr,
+        weight_decay: 0.0,
+        width: a.width,
+        depth: a.depth,
+        ema: 0.995,
+        out: None,
+        resume: false,
+        eval_every: 0,
+        patience: None,
+        times: "scaled".into(),
+        lambda_fm: 1.0,
+        diag_fraction: None,
+        learned_weights: false,
+        schedule: "linear".into(),
+        quiet: a.quiet,
+    }
+}
+
+fn compare_on<M: Geo>(m: M, p: &Prepared, a: &CompareArgs, out: &Path) -> R<String> {
     let t0 = Instant::now();
-    println!("geoflow demo: RFM and G-LSD side by side on the built-in sphere-mixture (S², 6 von Mises–Fisher \"continents\")");
-    let data = DataArgs {
-        data: "sphere-mixture".into(),
-        manifold: None,
-        data_dir: None,
-        synthetic_n: 20_000,
-        seed: a.seed,
-    };
-    let p = prepare(&data)?;
-    let m = Sphere::<f32>::new(2).map_err(e)?;
-    let steps = [1usize, 2, 4, 100];
     let mut models = Vec::new();
-    for method in ["rfm", "lsd"] {
-        let ta = TrainArgs {
-            data: data.clone(),
-            method: method.into(),
-            steps: a.steps,
-            batch: 512,
-            lr: 2e-3,
-            weight_decay: 0.0,
-            width: 256,
-            depth: 3,
-            ema: 0.995,
-            out: None,
-            resume: false,
-            eval_every: 0,
-            patience: None,
-            times: "scaled".into(),
-            lambda_fm: 1.0,
-            diag_fraction: None,
-            learned_weights: false,
-            schedule: "linear".into(),
-            quiet: a.quiet,
-        };
-        let out = a.out.join(method);
+    let mut budget = String::new();
+    for method in &a.methods {
+        let ta = train_args(&a.data, method, a);
+        let dir = out.join(method);
         let t = Instant::now();
-        let (net, report) = train_on(m.clone(), &p, &ta, &out)?;
+        let (net, report) = train_on(m.clone(), p, &ta, &dir)?;
+        let secs = t.elapsed().as_secs_f64();
         println!(
-            "  trained {method:>3}: {} steps in {:.1} s (loss {:.4}) -> {}",
-            report.steps,
-            t.elapsed().as_secs_f64(),
-            report.last_loss,
-            out.join("model.safetensors").display()
+            "  trained {method:>4}: {} steps in {secs:.1} s (last loss {:.4})",
+            report.steps, report.last_loss
         );
+        let _ = write!(budget, "{method} {secs:.0} s, ");
         models.push(Loaded {
             net,
-            method: method.into(),
-            path: out.join("model.safetensors"),
+            method: method.clone(),
+            path: dir.join("model.safetensors"),
         });
     }
-    let ev = evaluate(&m, &p, &mut models, &steps, Some(2000), true, 1e-5, true, a.seed)?;
-    let text = table(&p, &ev, &steps);
-    println!();
-    print!("{text}");
+    let te = Instant::now();
+    let ev = evaluate(&m, p, &mut models, &a.steps, a.n_eval, !a.no_nll, a.tol, a.kde, a.data.seed)?;
+    let mut text = table(p, &ev, &a.steps);
+    let _ = writeln!(
+        text,
+        "\nTraining: {} steps, batch {}, {}×{} MLP, AdamW lr {} (warm-up, cosine), EMA 0.995, seed {}; wall time {}evaluation {:.0} s, total {:.0} s.",
+        a.train_steps,
+        a.batch,
+        a.width,
+        a.depth,
+        a.lr,
+        a.data.seed,
+        budget,
+        te.elapsed().as_secs_f64(),
+        t0.elapsed().as_secs_f64()
+    );
+    let nll_secs: Vec<String> = ev.nll.iter().map(|(mth, _, _, s)| format!("{mth} {s:.0} s")).collect();
+    if !nll_secs.is_empty() {
+        let _ = writeln!(text, "Likelihood wall time (adaptive Dormand–Prince, tol {}): {}.", a.tol, nll_secs.join(", "));
+    }
     let plots: Vec<(String, Vec<f32>)> = ev
         .plots
         .iter()
         .filter(|(name, _)| {
-            name.starts_with("rfm · 1 ") || name.starts_with("rfm · 100") || name.starts_with("lsd")
+            let steps_part = name.split(" · ").nth(1).unwrap_or("");
+            let k: usize = steps_part.split(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            k <= 4 || name.starts_with("rfm")
         })
         .cloned()
         .collect();
-    std::fs::create_dir_all(&a.out).map_err(e)?;
-    let svg = a.out.join("demo.svg");
-    plot::panels(&svg, "sphere-mixture: test data (grey) vs samples (red)", Projection::Mollweide, 3, &p.test[..2000 * 3], &plots)?;
-    geoflow_flows::train::atomic_write(&a.out.join("results.md"), text.as_bytes()).map_err(e)?;
+    let d = p.space.ambient_dim();
+    let svg = out.join("samples.svg");
+    plot::panels(
+        &svg,
+        &format!("{}: test data (grey) vs samples (red)", p.name),
+        projection(p.space),
+        d,
+        &p.test[..ev.n_test * d],
+        &plots,
+    )?;
+    let _ = writeln!(text, "Figure: {}", svg.display());
+    Ok(text)
+}
+
+/// `geoflow compare`.
+pub fn compare(a: &CompareArgs) -> R<()> {
+    if a.methods.is_empty() || a.steps.is_empty() || a.steps.contains(&0) {
+        return Err("--methods and --steps must be non-empty (steps positive)".into());
+    }
+    for mth in &a.methods {
+        Method::parse(mth).ok_or_else(|| format!("--methods: unknown method {mth:?}"))?;
+    }
+    let p = prepare(&a.data)?;
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("geoflow-out/compare-{}", p.name.replace(['/', '.'], "_"))));
+    std::fs::create_dir_all(&out).map_err(|err| format!("{}: {err}", out.display()))?;
     println!(
-        "\nplot: {}   table: {}   total {:.0} s",
-        svg.display(),
-        a.out.join("results.md").display(),
-        t0.elapsed().as_secs_f64()
+        "geoflow compare: {} on {} ({} training points), methods {}",
+        p.name,
+        p.space,
+        p.train.len() / p.space.ambient_dim(),
+        a.methods.join(", ")
     );
+    let text = with_space!(p.space, m => compare_on(m, &p, a, &out)?);
+    println!();
+    print!("{text}");
+    geoflow_flows::train::atomic_write(&out.join("results.md"), text.as_bytes()).map_err(e)?;
+    println!("table: {}", out.join("results.md").display());
     Ok(())
+}
+
+/// The default job: `compare` on the built-in S² mixture with RFM and G-LSD.
+pub fn demo(a: &DemoArgs) -> R<()> {
+    println!("geoflow demo: RFM and G-LSD side by side on the built-in sphere-mixture (S², 6 von Mises–Fisher \"continents\").");
+    println!("Run `geoflow --help` for the other commands.\n");
+    let c = CompareArgs {
+        data: DataArgs {
+            data: "sphere-mixture".into(),
+            manifold: None,
+            data_dir: None,
+            synthetic_n: 20_000,
+            seed: a.seed,
+        },
+        methods: vec!["rfm".into(), "lsd".into()],
+        train_steps: a.steps,
+        batch: 512,
+        lr: 2e-3,
+        width: 256,
+        depth: 3,
+        steps: vec![1, 2, 4, 100],
+        n_eval: Some(2000),
+        no_nll: false,
+        tol: 1e-5,
+        kde: true,
+        out: Some(a.out.clone()),
+        quiet: a.quiet,
+    };
+    compare(&c)
 }
 
 /// `geoflow accuracy`.
