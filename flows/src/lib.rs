@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod field;
+pub mod sample;
 
 pub use error::{FlowError, Result};
 pub use field::{FlowMap, VectorField};
