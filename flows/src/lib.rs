@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod field;
+pub mod likelihood;
 pub mod sample;
 
 pub use error::{FlowError, Result};
