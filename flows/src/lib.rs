@@ -22,6 +22,8 @@
 pub mod data;
 pub mod error;
 pub mod field;
+pub mod likelihood;
+pub mod sample;
 
 pub use error::{FlowError, Result};
 pub use field::{FlowMap, VectorField};
