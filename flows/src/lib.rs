@@ -7,6 +7,8 @@
 
 pub mod error;
 pub mod field;
+pub mod metric;
+pub mod ot;
 
 pub use error::{FlowError, Result};
 pub use field::{FlowMap, VectorField};
