@@ -13,6 +13,10 @@
 //! | [`objective`] | RFM and the four flow-map self-distillation losses, with their equations and stop-gradients |
 //! | [`train`] | the loop: seeded, EMA, validation + early stopping, atomic resumable checkpoints, JSON-lines logs |
 //! | [`field`] | the [`VectorField`] / [`FlowMap`] interfaces of samplers and likelihoods |
+//! | [`sample`] | geodesic Euler, midpoint, RK4 (Munthe-Kaas) and projected samplers; $k$-step flow-map sampling |
+//! | [`likelihood`] | probability-flow ODE backwards with the exact or Hutchinson Riemannian divergence, Dormand–Prince |
+//! | [`metric`] | MMD with the geodesic kernel, NLL statistics, categorical KL, KDE baselines |
+//! | [`ot`] | exact assignment (Jonker–Volgenant) and log-domain Sinkhorn on geodesic costs |
 //! | [`data`] | loaders (earth, RNA, CSV, text), seeded splits, synthetic targets with exact densities |
 //!
 //! The guide `geoflow::guide::flows` (facade crate) trains, samples and evaluates a model in a
@@ -23,11 +27,13 @@ pub mod data;
 pub mod error;
 pub mod field;
 pub mod likelihood;
+pub mod metric;
+pub mod model;
+pub mod objective;
+pub mod ot;
+pub mod path;
 pub mod sample;
+pub mod train;
 
 pub use error::{FlowError, Result};
 pub use field::{FlowMap, VectorField};
-pub mod model;
-pub mod objective;
-pub mod path;
-pub mod train;
