@@ -580,6 +580,11 @@ fn op_inputs<T: Element>(op: &Op<'_, T>) -> [Option<Var>; 4] {
         | Op::RowNorm(a) => [Some(a), None, None, None],
         Op::UnaryJvp(_, x, dx, c) => [Some(x), Some(dx), c, None],
         Op::Manifold { args, .. } => [Some(args[0]), Some(args[1]), Some(args[2]), None],
-        Op::FusedJvp { args, tans, .. } => [Some(args[0]), Some(args[1]), Some(args[2]), tans[0].or(tans[1]).or(tans[2])],
+        Op::FusedJvp { args, tans, .. } => [
+            Some(args[0]),
+            Some(args[1]),
+            Some(args[2]),
+            tans[0].or(tans[1]).or(tans[2]),
+        ],
     }
 }

@@ -73,7 +73,11 @@ fn train(c: &mut Criterion) {
         ("rfm_step2", Method::Rfm),
         ("lsd_step", Method::Lsd),
     ] {
-        let times = if name == "rfm_step2" { 2 } else { method.times() };
+        let times = if name == "rfm_step2" {
+            2
+        } else {
+            method.times()
+        };
         let mut net = net(times);
         let mut opt = Adam::new(AdamConfig::adam(1e-4), &net.params);
         let mut rng = ChaCha8Rng::seed_from_u64(1);

@@ -272,7 +272,10 @@ impl<T: Element, M: Manifold<Scalar = T> + Differentiable> FlowNet<T, M> {
             }
             .into(),
         );
-        meta.insert("ambient_dim".into(), self.manifold.ambient_dim().to_string());
+        meta.insert(
+            "ambient_dim".into(),
+            self.manifold.ambient_dim().to_string(),
+        );
         meta.insert("dtype".into(), if T::IS_F64 { "f64" } else { "f32" }.into());
         meta
     }

@@ -65,7 +65,9 @@ fn training_is_deterministic_and_resumes_exactly() {
         }
         let log = std::fs::read_to_string(dir.join("log.jsonl")).unwrap();
         assert_eq!(log.lines().count(), 30, "one JSON line per step");
-        assert!(log.lines().all(|l| l.starts_with("{\"step\":") && l.ends_with('}')));
+        assert!(log
+            .lines()
+            .all(|l| l.starts_with("{\"step\":") && l.ends_with('}')));
         std::fs::remove_file(dir.join("log.jsonl")).unwrap();
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -84,6 +86,25 @@ fn bad_training_data_is_an_error() {
     assert!(t.resume(std::path::Path::new("/nonexistent/ckpt")).is_err());
 }
 
+/// A G-LSD trainer with a 64×2 network.
+fn lsd_small(steps: u64) -> Trainer<f32, Sphere<f32>> {
+    let m = Sphere::<f32>::new(2).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut nc = NetConfig::small(2);
+    nc.width = 64;
+    let net = FlowNet::new(m, nc, &mut rng);
+    let config = TrainConfig {
+        steps,
+        batch: 128,
+        lr: 5e-3,
+        warmup: 20,
+        ema: 0.9,
+        seed: 3,
+        ..TrainConfig::default()
+    };
+    Trainer::new(net, ObjectiveConfig::new(Method::Lsd), config)
+}
+
 #[test]
 fn lsd_training_reduces_one_step_mmd() {
     let m = Sphere::<f32>::new(2).unwrap();
@@ -98,19 +119,13 @@ fn lsd_training_reduces_one_step_mmd() {
             .unwrap();
         mmd(&m, &xs, &data[..3 * 400], 1.0, Estimator::Biased).unwrap()
     };
-    let mut t = trainer(Method::Lsd, 200, None);
-    t.config.batch = 128;
-    t.config.lr = 3e-3;
-    t.config.ema = 0.9;
+    let mut t = lsd_small(400);
     let before = one_step_mmd(&t);
     t.fit(&data, None, &mut |_| {}).unwrap();
     let after = one_step_mmd(&t);
     assert!(after < 0.6 * before, "one-step MMD {before} -> {after}");
     // Deterministic: the same seed gives the same number.
-    let mut t2 = trainer(Method::Lsd, 200, None);
-    t2.config.batch = 128;
-    t2.config.lr = 3e-3;
-    t2.config.ema = 0.9;
+    let mut t2 = lsd_small(400);
     t2.fit(&data, None, &mut |_| {}).unwrap();
     assert_eq!(one_step_mmd(&t2), after);
 }
@@ -137,7 +152,12 @@ fn every_objective_trains_on_every_manifold_without_nan() {
         };
         let mut t = Trainer::new(net, ObjectiveConfig::new(method), config);
         let r = t.fit(&data, None, &mut |_| {}).unwrap();
-        assert!(r.last_loss.is_finite(), "{}: loss {}", method.name(), r.last_loss);
+        assert!(
+            r.last_loss.is_finite(),
+            "{}: loss {}",
+            method.name(),
+            r.last_loss
+        );
         assert_eq!(r.skipped, 0);
     }
     for method in [
@@ -162,8 +182,11 @@ fn every_objective_trains_on_every_manifold_without_nan() {
             method,
         );
         run(
-            geoflow_manifolds::Power::new(geoflow_manifolds::PositiveOrthant::<f32>::new(3).unwrap(), 4)
-                .unwrap(),
+            geoflow_manifolds::Power::new(
+                geoflow_manifolds::PositiveOrthant::<f32>::new(3).unwrap(),
+                4,
+            )
+            .unwrap(),
             method,
         );
     }

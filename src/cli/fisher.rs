@@ -98,7 +98,10 @@ pub fn run(a: &FisherArgs) -> R<()> {
         let orth = pool.to_orthant::<f32>(None).map_err(e)?.into_vec();
         let simp = pool.to_simplex::<f32>(None).map_err(e)?.into_vec();
         let mut kls = [0.0f64; 3];
-        for (j, name) in ["Fisher-Flow", "Fisher-Flow + OT", "Linear FM"].iter().enumerate() {
+        for (j, name) in ["Fisher-Flow", "Fisher-Flow + OT", "Linear FM"]
+            .iter()
+            .enumerate()
+        {
             let pb = bar(a.quiet, a.steps, format!("K={k} {name}"));
             let mut obs = |ev: &Event| {
                 if let Event::Step { step, loss, .. } = ev {
@@ -114,16 +117,19 @@ pub fn run(a: &FisherArgs) -> R<()> {
                 let net = FlowNet::new(m.clone(), NetConfig::new(1), &mut net_rng);
                 let mut tr = Trainer::new(net, ObjectiveConfig::new(Method::Rfm), config(a));
                 if j == 1 {
-                    tr.objective.pairing = Some(Box::new(|m: &Power<PositiveOrthant<f32>>, x0: &mut [f32], x1: &[f32], rng| {
-                        // Exact minibatch OT; the optimal permutation re-pairs the base draws.
-                        if let Ok(pairs) = ot_pairs(m, x0, x1, OtMethod::Exact, rng) {
-                            let d = m.ambient_dim();
-                            let old = x0.to_vec();
-                            for (i0, i1) in pairs {
-                                x0[i1 * d..(i1 + 1) * d].copy_from_slice(&old[i0 * d..(i0 + 1) * d]);
+                    tr.objective.pairing = Some(Box::new(
+                        |m: &Power<PositiveOrthant<f32>>, x0: &mut [f32], x1: &[f32], rng| {
+                            // Exact minibatch OT; the optimal permutation re-pairs the base draws.
+                            if let Ok(pairs) = ot_pairs(m, x0, x1, OtMethod::Exact, rng) {
+                                let d = m.ambient_dim();
+                                let old = x0.to_vec();
+                                for (i0, i1) in pairs {
+                                    x0[i1 * d..(i1 + 1) * d]
+                                        .copy_from_slice(&old[i0 * d..(i0 + 1) * d]);
+                                }
                             }
-                        }
-                    }));
+                        },
+                    ));
                 }
                 tr.fit(&orth, None, &mut obs).map_err(e)?;
                 let mut model = tr.model();
@@ -169,10 +175,17 @@ pub fn run(a: &FisherArgs) -> R<()> {
         "Fisher-Flow toy: {l} positions, target softmax(U[0,1]) per position, {} training steps (batch 512, 256×3 MLP), 100 Euler steps, KL(generated ‖ true) of the marginals over {} samples, mean over positions.\n",
         a.steps, a.samples
     );
-    let _ = writeln!(t, "| classes K | Fisher-Flow | Fisher-Flow + OT | Linear FM | seconds |");
+    let _ = writeln!(
+        t,
+        "| classes K | Fisher-Flow | Fisher-Flow + OT | Linear FM | seconds |"
+    );
     let _ = writeln!(t, "|---|---|---|---|---|");
     for (k, v, s) in &rows {
-        let _ = writeln!(t, "| {k} | {:.5} | {:.5} | {:.5} | {s:.0} |", v[0], v[1], v[2]);
+        let _ = writeln!(
+            t,
+            "| {k} | {:.5} | {:.5} | {:.5} | {s:.0} |",
+            v[0], v[1], v[2]
+        );
     }
     let _ = writeln!(t, "\ntotal {:.0} s", t_all.elapsed().as_secs_f64());
     geoflow_flows::train::atomic_write(&a.out.join("table.md"), t.as_bytes()).map_err(e)?;
@@ -182,8 +195,19 @@ pub fn run(a: &FisherArgs) -> R<()> {
         .enumerate()
         .map(|(j, n)| (n.to_string(), rows.iter().map(|r| r.1[j]).collect()))
         .collect();
-    plot::lines(&a.out.join("kl.svg"), "KL of generated marginals vs number of classes", "classes K", "KL", &xs, &series)?;
+    plot::lines(
+        &a.out.join("kl.svg"),
+        "KL of generated marginals vs number of classes",
+        "classes K",
+        "KL",
+        &xs,
+        &series,
+    )?;
     print!("\n{t}");
-    println!("table: {}  plot: {}", a.out.join("table.md").display(), a.out.join("kl.svg").display());
+    println!(
+        "table: {}  plot: {}",
+        a.out.join("table.md").display(),
+        a.out.join("kl.svg").display()
+    );
     Ok(())
 }

@@ -190,7 +190,7 @@ pub struct DataCmd {
 #[derive(Args, Debug, Clone)]
 pub struct DemoArgs {
     /// Training steps per model.
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = 3000)]
     pub steps: u64,
     /// Output folder.
     #[arg(long, default_value = "geoflow-out/demo")]
@@ -296,7 +296,7 @@ pub fn main() -> i32 {
     };
     let res = match cli.cmd {
         None => run::demo(&DemoArgs {
-            steps: 1500,
+            steps: 3000,
             out: PathBuf::from("geoflow-out/demo"),
             seed: 0,
             quiet: false,

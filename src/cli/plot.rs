@@ -93,8 +93,8 @@ pub fn panels(
     let ph = (f64::from(pw) / aspect) as u32 + 40;
     let tmp = path.with_extension("svg.tmp");
     {
-        let root = SVGBackend::new(&tmp, (pw * cols as u32, ph * rows as u32 + 40))
-            .into_drawing_area();
+        let root =
+            SVGBackend::new(&tmp, (pw * cols as u32, ph * rows as u32 + 40)).into_drawing_area();
         let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let root = root
@@ -129,9 +129,16 @@ pub fn panels(
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-type Chart<'a> = ChartContext<'a, SVGBackend<'a>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+type Chart<'a> = ChartContext<
+    'a,
+    SVGBackend<'a>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
 
-fn draw_frame(chart: &mut Chart<'_>, projection: Projection) -> Result<(), Box<dyn std::error::Error>> {
+fn draw_frame(
+    chart: &mut Chart<'_>,
+    projection: Projection,
+) -> Result<(), Box<dyn std::error::Error>> {
     let line = RGBColor(190, 190, 210);
     match projection {
         Projection::Mollweide => {
@@ -190,7 +197,11 @@ pub fn lines(
         return Err(format!("{}: nothing to plot", path.display()));
     }
     let x0 = xs.iter().copied().fold(f64::INFINITY, f64::min).max(1e-9);
-    let x1 = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(x0 * 1.01);
+    let x1 = xs
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max)
+        .max(x0 * 1.01);
     let tmp = path.with_extension("svg.tmp");
     {
         let root = SVGBackend::new(&tmp, (720, 480)).into_drawing_area();
@@ -211,7 +222,12 @@ pub fn lines(
             .y_desc(ylabel)
             .draw()
             .map_err(|e| err(&e))?;
-        let colours = [RGBColor(31, 119, 180), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189)];
+        let colours = [
+            RGBColor(31, 119, 180),
+            RGBColor(44, 160, 44),
+            RGBColor(214, 39, 40),
+            RGBColor(148, 103, 189),
+        ];
         for (i, (name, ys)) in series.iter().enumerate() {
             let c = colours[i % colours.len()];
             let pts: Vec<(f64, f64)> = xs.iter().zip(ys).map(|(&x, &y)| (x, pos(y))).collect();
@@ -219,7 +235,9 @@ pub fn lines(
                 .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
                 .map_err(|e| err(&e))?
                 .label(name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
             chart
                 .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled())))
                 .map_err(|e| err(&e))?;

@@ -1,11 +1,13 @@
 //! The commands, generic over the manifold (one monomorphised copy per supported space).
 
 use super::plot::{self, Projection};
-use super::{CompareArgs, DataArgs, DataCmd, DemoArgs, EvalArgs, FisherArgs, SampleArgs, TrainArgs};
+use super::{
+    CompareArgs, DataArgs, DataCmd, DemoArgs, EvalArgs, FisherArgs, SampleArgs, TrainArgs,
+};
 use geoflow_autodiff::TapeManifold;
 use geoflow_flows::data::{
-    builtin_space, builtin_synthetic, load_builtin, load_points_csv, rfm_split, Space,
-    Synthetic, BUILTIN_DATASETS,
+    builtin_space, builtin_synthetic, load_builtin, load_points_csv, rfm_split, Space, Synthetic,
+    BUILTIN_DATASETS,
 };
 use geoflow_flows::likelihood::{log_likelihood, Divergence, Estimator, LikelihoodOptions, Solver};
 use geoflow_flows::metric::{mmd, Estimator as MmdEstimator, Kde, KdeKernel, NllStats};
@@ -105,11 +107,9 @@ pub fn parse_space(s: &str) -> R<Space> {
         "lorentz" => Space::Lorentz(n),
         "poincare" => Space::PoincareBall(n),
         "euclidean" => Space::Euclidean(n),
-        _ => {
-            return Err(format!(
-                "manifold {s:?}: unknown kind {kind:?} (sphere, torus, lorentz, poincare, euclidean)"
-            ))
-        }
+        _ => return Err(format!(
+            "manifold {s:?}: unknown kind {kind:?} (sphere, torus, lorentz, poincare, euclidean)"
+        )),
     })
 }
 
@@ -154,47 +154,64 @@ pub struct Prepared {
 /// Loads or draws the dataset and splits it (RFM protocol: ⌊n/10⌋ validation and test rows,
 /// seeded permutation).
 pub fn prepare(a: &DataArgs) -> R<Prepared> {
-    let (space, rows, target, name): (Space, Vec<f32>, Option<Synthetic<f32>>, String) =
-        if let Ok(s) = builtin_synthetic::<f32>(&a.data, a.seed) {
-            let space = s.space();
-            let t = s
-                .as_target()
-                .ok_or_else(|| format!("{}: not a continuous dataset (see `geoflow fisher`)", a.data))?;
-            if a.synthetic_n < 10 {
-                return Err("--synthetic-n must be at least 10".into());
-            }
-            let mut rng = ChaCha8Rng::seed_from_u64(a.seed ^ 0x5eed);
-            let rows = t.sample(&mut rng, a.synthetic_n);
-            (space, rows, Some(s), a.data.clone())
-        } else if BUILTIN_DATASETS.contains(&a.data.as_str()) {
-            let ds = load_builtin::<f32>(&a.data, a.data_dir.as_deref()).map_err(e)?;
-            (builtin_space(&a.data).map_err(e)?, ds.into_vec(), None, a.data.clone())
-        } else {
-            let path = PathBuf::from(&a.data);
-            if !path.exists() {
-                return Err(format!(
+    let (space, rows, target, name): (Space, Vec<f32>, Option<Synthetic<f32>>, String) = if let Ok(
+        s,
+    ) =
+        builtin_synthetic::<f32>(&a.data, a.seed)
+    {
+        let space = s.space();
+        let t = s.as_target().ok_or_else(|| {
+            format!(
+                "{}: not a continuous dataset (see `geoflow fisher`)",
+                a.data
+            )
+        })?;
+        if a.synthetic_n < 10 {
+            return Err("--synthetic-n must be at least 10".into());
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(a.seed ^ 0x5eed);
+        let rows = t.sample(&mut rng, a.synthetic_n);
+        (space, rows, Some(s), a.data.clone())
+    } else if BUILTIN_DATASETS.contains(&a.data.as_str()) {
+        let ds = load_builtin::<f32>(&a.data, a.data_dir.as_deref()).map_err(e)?;
+        (
+            builtin_space(&a.data).map_err(e)?,
+            ds.into_vec(),
+            None,
+            a.data.clone(),
+        )
+    } else {
+        let path = PathBuf::from(&a.data);
+        if !path.exists() {
+            return Err(format!(
                     "--data {}: neither a built-in dataset (sphere-mixture, torus-mixture, hyperbolic-mixture, poincare-mixture, {}) nor an existing file",
                     a.data,
                     BUILTIN_DATASETS.join(", ")
                 ));
-            }
-            let spec = a
-                .manifold
-                .as_deref()
-                .ok_or_else(|| format!("--data {}: a CSV file needs --manifold (e.g. sphere:2)", a.data))?;
-            let space = parse_space(spec)?;
-            let rows = with_space!(space, m => load_points_csv(&path, &m).map_err(e)?.into_vec());
-            (space, rows, None, a.data.clone())
-        };
+        }
+        let spec = a.manifold.as_deref().ok_or_else(|| {
+            format!(
+                "--data {}: a CSV file needs --manifold (e.g. sphere:2)",
+                a.data
+            )
+        })?;
+        let space = parse_space(spec)?;
+        let rows = with_space!(space, m => load_points_csv(&path, &m).map_err(e)?.into_vec());
+        (space, rows, None, a.data.clone())
+    };
     if let Some(s) = &a.manifold {
         if parse_space(s)? != space {
-            return Err(format!("--manifold {s} does not match the dataset's manifold {space}"));
+            return Err(format!(
+                "--manifold {s} does not match the dataset's manifold {space}"
+            ));
         }
     }
     let d = space.ambient_dim();
     let n = rows.len() / d;
     if n < 10 {
-        return Err(format!("{name}: {n} points; at least 10 are needed for a split"));
+        return Err(format!(
+            "{name}: {n} points; at least 10 are needed for a split"
+        ));
     }
     let split = rfm_split(n, a.seed);
     let pick = |idx: &[usize]| -> Vec<f32> {
@@ -257,12 +274,25 @@ fn nll_options(dim: usize, tol: f64) -> LikelihoodOptions<f32> {
 
 /// Trains one model; returns the model and the fit report, and writes
 /// `out/model.safetensors`.
-fn train_on<M: Geo>(m: M, p: &Prepared, a: &TrainArgs, out: &Path) -> R<(FlowNet<f32, M>, FitReport)> {
-    let method = Method::parse(&a.method)
-        .ok_or_else(|| format!("--method {}: expected rfm, lsd, esd, psd, mf, esd-overwrite or psd-uniform", a.method))?;
+fn train_on<M: Geo>(
+    m: M,
+    p: &Prepared,
+    a: &TrainArgs,
+    out: &Path,
+) -> R<(FlowNet<f32, M>, FitReport)> {
+    let method = Method::parse(&a.method).ok_or_else(|| {
+        format!(
+            "--method {}: expected rfm, lsd, esd, psd, mf, esd-overwrite or psd-uniform",
+            a.method
+        )
+    })?;
     let mut oc = ObjectiveConfig::new(method);
-    oc.schedule = Schedule::parse(&a.schedule)
-        .ok_or_else(|| format!("--schedule {}: expected linear, cosine or power:P", a.schedule))?;
+    oc.schedule = Schedule::parse(&a.schedule).ok_or_else(|| {
+        format!(
+            "--schedule {}: expected linear, cosine or power:P",
+            a.schedule
+        )
+    })?;
     oc.times = match a.times.as_str() {
         "scaled" => TimeSampler::Scaled,
         "triangle" => TimeSampler::Triangle,
@@ -270,7 +300,11 @@ fn train_on<M: Geo>(m: M, p: &Prepared, a: &TrainArgs, out: &Path) -> R<(FlowNet
             start: 0.05,
             steps: (a.steps / 2).max(1),
         },
-        t => return Err(format!("--times {t}: expected scaled, triangle or annealed")),
+        t => {
+            return Err(format!(
+                "--times {t}: expected scaled, triangle or annealed"
+            ))
+        }
     };
     oc.lambda_fm = a.lambda_fm;
     if let Some(f) = a.diag_fraction {
@@ -288,7 +322,11 @@ fn train_on<M: Geo>(m: M, p: &Prepared, a: &TrainArgs, out: &Path) -> R<(FlowNet
     }
     std::fs::create_dir_all(out).map_err(|err| format!("{}: {err}", out.display()))?;
     let mut rng = ChaCha8Rng::seed_from_u64(a.data.seed);
-    let net = FlowNet::new(m.clone(), net_config(p.space, method.times(), a.width, a.depth), &mut rng);
+    let net = FlowNet::new(
+        m.clone(),
+        net_config(p.space, method.times(), a.width, a.depth),
+        &mut rng,
+    );
     let ckpt = out.join("checkpoint.safetensors");
     let config = TrainConfig {
         steps: a.steps,
@@ -340,15 +378,21 @@ fn train_on<M: Geo>(m: M, p: &Prepared, a: &TrainArgs, out: &Path) -> R<(FlowNet
         } => {
             pb.set_position(*step);
             if step % 10 == 0 {
-                pb.set_message(format!("loss {:.4} {:.0} samples/s", loss.total, throughput));
+                pb.set_message(format!(
+                    "loss {:.4} {:.0} samples/s",
+                    loss.total, throughput
+                ));
             }
         }
         Event::Eval { score, best, .. } => {
             pb.println(format!("  validation NLL {score:.4} (best {best:.4})"));
         }
     };
-    let v: Option<&mut geoflow_flows::train::Validate<'_, f32, M>> =
-        if a.eval_every > 0 { Some(&mut validate) } else { None };
+    let v: Option<&mut geoflow_flows::train::Validate<'_, f32, M>> = if a.eval_every > 0 {
+        Some(&mut validate)
+    } else {
+        None
+    };
     let report = trainer.fit(&p.train, v, &mut observer).map_err(e)?;
     pb.finish_and_clear();
     let model = trainer.model();
@@ -358,7 +402,10 @@ fn train_on<M: Geo>(m: M, p: &Prepared, a: &TrainArgs, out: &Path) -> R<(FlowNet
     meta.insert("data".to_string(), p.name.clone());
     meta.insert("seed".to_string(), a.data.seed.to_string());
     meta.insert("steps".to_string(), report.steps.to_string());
-    meta.insert("train_seconds".to_string(), format!("{:.1}", report.seconds));
+    meta.insert(
+        "train_seconds".to_string(),
+        format!("{:.1}", report.seconds),
+    );
     model
         .save(&out.join("model.safetensors"), &meta)
         .map_err(e)?;
@@ -368,10 +415,13 @@ fn train_on<M: Geo>(m: M, p: &Prepared, a: &TrainArgs, out: &Path) -> R<(FlowNet
 /// `geoflow train`.
 pub fn train(a: &TrainArgs) -> R<PathBuf> {
     let p = prepare(&a.data)?;
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("geoflow-out/{}-{}", p.name.replace(['/', '.'], "_"), a.method)));
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "geoflow-out/{}-{}",
+            p.name.replace(['/', '.'], "_"),
+            a.method
+        ))
+    });
     let t0 = Instant::now();
     let report = with_space!(p.space, m => train_on(m, &p, a, &out)?.1);
     println!(
@@ -423,7 +473,14 @@ fn load_model<M: Geo>(m: &M, space: Space, path: &Path) -> R<Loaded<M>> {
 }
 
 /// Draws `n` base samples and pushes them through the model with `k` steps.
-fn generate<M: Geo>(m: &M, l: &mut Loaded<M>, n: usize, k: usize, ode: Ode, seed: u64) -> R<Vec<f32>> {
+fn generate<M: Geo>(
+    m: &M,
+    l: &mut Loaded<M>,
+    n: usize,
+    k: usize,
+    ode: Ode,
+    seed: u64,
+) -> R<Vec<f32>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut xs = vec![0.0f32; n * m.ambient_dim()];
     m.sample_base_batch_into(&mut rng, &mut xs);
@@ -446,10 +503,12 @@ pub fn sample(a: &SampleArgs) -> R<()> {
     let (_, meta) = FlowNet::<f32, Sphere<f32>>::read_metadata(&a.model).map_err(e)?;
     let space = parse_space(meta.get("manifold").map_or("", String::as_str))
         .map_err(|err| format!("{}: {err}", a.model.display()))?;
-    let ode: Ode = a
-        .sampler
-        .parse()
-        .map_err(|_| format!("--sampler {}: expected euler, midpoint, rk4 or projected", a.sampler))?;
+    let ode: Ode = a.sampler.parse().map_err(|_| {
+        format!(
+            "--sampler {}: expected euler, midpoint, rk4 or projected",
+            a.sampler
+        )
+    })?;
     if a.n == 0 {
         return Err("--n must be positive".into());
     }
@@ -473,7 +532,14 @@ pub fn sample(a: &SampleArgs) -> R<()> {
         None => print!("{text}"),
     }
     if let Some(p) = &a.plot {
-        plot::panels(p, "samples", projection(space), d, &[], &[("samples".into(), xs)])?;
+        plot::panels(
+            p,
+            "samples",
+            projection(space),
+            d,
+            &[],
+            &[("samples".into(), xs)],
+        )?;
     }
     Ok(())
 }
@@ -487,8 +553,6 @@ pub struct Row {
     pub steps: usize,
     /// MMD against the test split.
     pub mmd: f64,
-    /// Sampling wall time (s).
-    pub seconds: f64,
 }
 
 /// Evaluation of several models on one dataset.
@@ -529,18 +593,18 @@ fn evaluate<M: Geo>(
     };
     for l in models.iter_mut() {
         for &k in steps {
-            let t0 = Instant::now();
             let xs = generate(m, l, n, k, Ode::Euler, seed ^ 0xe7a1)?;
-            let secs = t0.elapsed().as_secs_f64();
             let v = mmd(m, &xs, test, 1.0f32, MmdEstimator::Biased).map_err(e)?;
             ev.rows.push(Row {
                 method: l.method.clone(),
                 steps: k,
                 mmd: f64::from(v),
-                seconds: secs,
             });
             if k <= 4 || k == *steps.iter().max().unwrap_or(&k) {
-                ev.plots.push((format!("{} · {k} step{}", l.method, if k == 1 { "" } else { "s" }), xs));
+                ev.plots.push((
+                    format!("{} · {k} step{}", l.method, if k == 1 { "" } else { "s" }),
+                    xs,
+                ));
             }
         }
         if nll {
@@ -557,15 +621,26 @@ fn evaluate<M: Geo>(
         }
     }
     // Baselines: the base distribution, the exact density, the KDE.
-    let base: Vec<f32> = test.chunks_exact(d).map(|x| m.base_log_density(x)).collect();
+    let base: Vec<f32> = test
+        .chunks_exact(d)
+        .map(|x| m.base_log_density(x))
+        .collect();
     if let Ok(s) = NllStats::from_log_likelihoods(&base) {
-        ev.baselines.push(("base distribution".into(), f64::from(s.mean), f64::from(s.stderr)));
+        ev.baselines.push((
+            "base distribution".into(),
+            f64::from(s.mean),
+            f64::from(s.stderr),
+        ));
     }
     if let Some(t) = p.target.as_ref().and_then(|s| s.as_target()) {
         let mut lp = vec![0.0f32; n];
         t.log_density_batch_into(test, &mut lp);
         if let Ok(s) = NllStats::from_log_likelihoods(&lp) {
-            ev.baselines.push(("true density".into(), f64::from(s.mean), f64::from(s.stderr)));
+            ev.baselines.push((
+                "true density".into(),
+                f64::from(s.mean),
+                f64::from(s.stderr),
+            ));
         }
     }
     if kde {
@@ -635,7 +710,11 @@ fn table(p: &Prepared, ev: &Evaluation, steps: &[usize]) -> String {
         }
     }
     for (name, v, se) in &ev.baselines {
-        let _ = writeln!(s, "| {name} |{} {v:.3} ± {se:.3} |", " – |".repeat(steps.len()));
+        let _ = writeln!(
+            s,
+            "| {name} |{} {v:.3} ± {se:.3} |",
+            " – |".repeat(steps.len())
+        );
     }
     s
 }
@@ -692,7 +771,14 @@ pub fn data(a: &DataCmd) -> R<()> {
         println!("train[{i}] {row:?}");
     }
     if let Some(path) = &a.plot {
-        plot::panels(path, &p.name, projection(p.space), d, &[], &[("training split".into(), p.train.clone())])?;
+        plot::panels(
+            path,
+            &p.name,
+            projection(p.space),
+            d,
+            &[],
+            &[("training split".into(), p.train.clone())],
+        )?;
         println!("plot: {}", path.display());
     }
     Ok(())
@@ -744,7 +830,17 @@ fn compare_on<M: Geo>(m: M, p: &Prepared, a: &CompareArgs, out: &Path) -> R<Stri
         });
     }
     let te = Instant::now();
-    let ev = evaluate(&m, p, &mut models, &a.steps, a.n_eval, !a.no_nll, a.tol, a.kde, a.data.seed)?;
+    let ev = evaluate(
+        &m,
+        p,
+        &mut models,
+        &a.steps,
+        a.n_eval,
+        !a.no_nll,
+        a.tol,
+        a.kde,
+        a.data.seed,
+    )?;
     let mut text = table(p, &ev, &a.steps);
     let _ = writeln!(
         text,
@@ -759,16 +855,29 @@ fn compare_on<M: Geo>(m: M, p: &Prepared, a: &CompareArgs, out: &Path) -> R<Stri
         te.elapsed().as_secs_f64(),
         t0.elapsed().as_secs_f64()
     );
-    let nll_secs: Vec<String> = ev.nll.iter().map(|(mth, _, _, s)| format!("{mth} {s:.0} s")).collect();
+    let nll_secs: Vec<String> = ev
+        .nll
+        .iter()
+        .map(|(mth, _, _, s)| format!("{mth} {s:.0} s"))
+        .collect();
     if !nll_secs.is_empty() {
-        let _ = writeln!(text, "Likelihood wall time (adaptive Dormand–Prince, tol {}): {}.", a.tol, nll_secs.join(", "));
+        let _ = writeln!(
+            text,
+            "Likelihood wall time (adaptive Dormand–Prince, tol {}): {}.",
+            a.tol,
+            nll_secs.join(", ")
+        );
     }
     let plots: Vec<(String, Vec<f32>)> = ev
         .plots
         .iter()
         .filter(|(name, _)| {
             let steps_part = name.split(" · ").nth(1).unwrap_or("");
-            let k: usize = steps_part.split(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            let k: usize = steps_part
+                .split(' ')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             k <= 4 || name.starts_with("rfm")
         })
         .cloned()
@@ -796,10 +905,12 @@ pub fn compare(a: &CompareArgs) -> R<()> {
         Method::parse(mth).ok_or_else(|| format!("--methods: unknown method {mth:?}"))?;
     }
     let p = prepare(&a.data)?;
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("geoflow-out/compare-{}", p.name.replace(['/', '.'], "_"))));
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "geoflow-out/compare-{}",
+            p.name.replace(['/', '.'], "_")
+        ))
+    });
     std::fs::create_dir_all(&out).map_err(|err| format!("{}: {err}", out.display()))?;
     println!(
         "geoflow compare: {} on {} ({} training points), methods {}",
