@@ -48,8 +48,12 @@
 //! time reversed (data at 0); with $s' = 1 - t$, $t' = 1 - r$ and $v = -u$ this is the same
 //! objective, written in this crate's convention so that the model is an ordinary flow map
 //! sampled with [`crate::field::FlowMap`]. No separate FM term: on the diagonal rows
-//! ($s = t$, fraction [`ObjectiveConfig::diag_fraction`], 1/4 by default) the loss *is* flow
+//! ($s = t$, fraction [`ObjectiveConfig::diag_fraction`], 3/4 by default, the ratio MeanFlow found best) the loss *is* flow
 //! matching.
+//!
+//! MeanFlow uses the adaptive weighting of Geng et al. by default
+//! ([`ObjectiveConfig::adaptive_weight`]): with the plain squared loss the target's
+//! $(t-s)\,\tfrac{d}{ds}v$ term feeds back and training diverges on the sphere in our runs.
 //!
 //! ## Times ([`TimeSampler`])
 //! The GFM code draws $t = t_{min} + (1 - t_{min})U_1$, $s = U_2 t$ (density $\propto 1/t$ on
@@ -171,15 +175,20 @@ pub struct ObjectiveConfig {
     /// `None`: the FM term and the self-distillation term use every row at the same times
     /// (the GFM code). `Some(f)`: a fraction `f` of the rows is diagonal ($s = t$; the FM term
     /// is computed on those rows only) and the rest trains the self-distillation term. For
-    /// MeanFlow, the fraction of rows with $s = t$ (default 1/4).
+    /// MeanFlow, the fraction of rows with $s = t$ (default 3/4, as MeanFlow).
     pub diag_fraction: Option<f64>,
     /// Learn per-$(s, t)$ loss weights $e^{-w}\ell + w$.
     pub learned_weights: bool,
+    /// MeanFlow's adaptive weighting $(p, c)$: each sample's squared residual $\ell$ is
+    /// weighted by $\mathrm{sg}[1/(\ell + c)^p]$ (Geng et al.; $p = 1$ makes the loss behave
+    /// like $\log(\ell + c)$). On by default for MeanFlow only, where the plain squared loss
+    /// diverges in our runs (the target contains $(t - s)\,\tfrac{d}{ds}v$, which feeds back).
+    pub adaptive_weight: Option<(f64, f64)>,
 }
 
 impl ObjectiveConfig {
     /// Defaults of the method: linear schedule, the GFM code's time sampler, $t_{min} =
-    /// 10^{-5}$, $\lambda_{FM} = 1$, no split (MeanFlow: 1/4 diagonal rows), fixed weights.
+    /// 10^{-5}$, $\lambda_{FM} = 1$, no split (MeanFlow: 3/4 diagonal rows and adaptive weights), fixed weights.
     pub fn new(method: Method) -> Self {
         Self {
             method,
@@ -188,10 +197,14 @@ impl ObjectiveConfig {
             t_min: 1e-5,
             lambda_fm: 1.0,
             diag_fraction: match method {
-                Method::MeanFlow => Some(0.25),
+                Method::MeanFlow => Some(0.75),
                 _ => None,
             },
             learned_weights: false,
+            adaptive_weight: match method {
+                Method::MeanFlow => Some((1.0, 1e-3)),
+                _ => None,
+            },
         }
     }
 }
@@ -533,6 +546,19 @@ where
         st: Option<(Var, Var)>,
     ) -> Var {
         let l = tape.inner(m, x, r, r);
+        let l = match self.config.adaptive_weight {
+            Some((p, c)) => {
+                let n = tape.shape(l).0;
+                let w: Vec<T> = tape
+                    .value(l)
+                    .iter()
+                    .map(|&v| T::one() / (v + T::c(c)).powf(T::c(p)))
+                    .collect();
+                let w = tape.constant(&w, n, 1);
+                tape.mul(l, w)
+            }
+            None => l,
+        };
         self.reduce(tape, l, st)
     }
 

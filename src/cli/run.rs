@@ -107,9 +107,11 @@ pub fn parse_space(s: &str) -> R<Space> {
         "lorentz" => Space::Lorentz(n),
         "poincare" => Space::PoincareBall(n),
         "euclidean" => Space::Euclidean(n),
-        _ => return Err(format!(
+        _ => {
+            return Err(format!(
             "manifold {s:?}: unknown kind {kind:?} (sphere, torus, lorentz, poincare, euclidean)"
-        )),
+        ))
+        }
     })
 }
 
