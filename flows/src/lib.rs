@@ -8,6 +8,8 @@
 pub mod data;
 pub mod error;
 pub mod field;
+#[cfg(feature = "gpu")]
+pub mod gpu_sample;
 
 pub use error::{FlowError, Result};
 pub use field::{FlowMap, VectorField};
