@@ -17,6 +17,7 @@
 //! | [`likelihood`] | probability-flow ODE backwards with the exact or Hutchinson Riemannian divergence, Dormand–Prince |
 //! | [`metric`] | MMD with the geodesic kernel, NLL statistics, categorical KL, KDE baselines |
 //! | [`ot`] | exact assignment (Jonker–Volgenant) and log-domain Sinkhorn on geodesic costs |
+//! | `gpu_sample` | (feature `gpu`) geodesic Euler and flow-map sampling with the exponential map on the GPU |
 //! | [`data`] | loaders (earth, RNA, CSV, text), seeded splits, synthetic targets with exact densities |
 //!
 //! The guide `geoflow::guide::flows` (facade crate) trains, samples and evaluates a model in a
@@ -26,6 +27,8 @@
 pub mod data;
 pub mod error;
 pub mod field;
+#[cfg(feature = "gpu")]
+pub mod gpu_sample;
 pub mod likelihood;
 pub mod metric;
 pub mod model;
