@@ -19,7 +19,7 @@ fn main() {
         Method::Psd { uniform_mid: false },
         Method::MeanFlow,
     ] {
-        let mut net = FlowNet::new(m.clone(), NetConfig::new(method.times()), &mut rng);
+        let mut net = FlowNet::new(m, NetConfig::new(method.times()), &mut rng);
         let mut obj: Objective<f32, Sphere<f32>> =
             Objective::new(ObjectiveConfig::new(method), &mut rng);
         let mut tape = Tape::new();

@@ -19,14 +19,12 @@
 //! [`ObjectiveConfig::diag_fraction`] splits the batch, on the same rows and times.
 //!
 //! ## G-LSD, Lagrangian self-distillation ([`Method::Lsd`], spec §5.5)
-//! $$\mathcal L_{LSD} = \Big\|\partial_t X^\theta_{s,t}(I_s)
-//!    - \mathrm{sg}\big[v^\theta_{t,t}(\mathrm{sg}[X^\theta_{s,t}(I_s)])\big]\Big\|^2_{g(X)}.$$
+//! $$\mathcal L_{LSD} = \Big\|\partial_t X^\theta_{s,t}(I_s) - \mathrm{sg}\big[v^\theta_{t,t}(\mathrm{sg}[X^\theta_{s,t}(I_s)])\big]\Big\|^2_{g(X)}.$$
 //! $\partial_t X$ is a forward-mode JVP in the scalar time $t$ recorded on the tape, so the
 //! reverse sweep trains through it (reverse-over-forward).
 //!
 //! ## G-ESD, Eulerian self-distillation ([`Method::Esd`])
-//! $$\mathcal L_{ESD} = \Big\|\partial_s X^\theta_{s,t}(I_s)
-//!    + \mathrm{sg}\big[P_X\, d(X^\theta_{s,t})_{I_s}[v^\theta_{s,s}(I_s)]\big]\Big\|^2_{g(X)}:$$
+//! $$\mathcal L_{ESD} = \Big\|\partial_s X^\theta_{s,t}(I_s) + \mathrm{sg}\big[P_X\, d(X^\theta_{s,t})_{I_s}[v^\theta_{s,s}(I_s)]\big]\Big\|^2_{g(X)}:$$
 //! a differentiable JVP in $s$, plus the push-forward of the diagonal velocity by the map (a
 //! spatial JVP, untaped and stopped), projected onto $T_XM$. The vendored GFM code overwrites
 //! the push-forward with $P_{I_s} v_{s,s}(I_s)$ (spec §5.5, flagged as an anomaly); that
@@ -42,8 +40,7 @@
 //! ## G-MF, Riemannian MeanFlow ([`Method::MeanFlow`], spec §5.7, in forward time)
 //! The MeanFlow identity follows from the Eulerian equation with the conditional velocity
 //! plugged in: $v_{s,t}(x_s) = \dot I_s + (t - s)\,\frac{d}{ds} v_{s,t}(x_s)$ along the path.
-//! $$\mathcal L_{MF} = \Big\|v^\theta_{s,t}(I_s) - \mathrm{sg}\big[\dot I_s
-//!   + (t - s)\,\big(\partial_x v^\theta_{s,t}(I_s)[\dot I_s] + \partial_s v^\theta_{s,t}(I_s)\big)\big]\Big\|^2_{g(I_s)},$$
+//! $$\mathcal L_{MF} = \Big\|v^\theta_{s,t}(I_s) - \mathrm{sg}\big[\dot I_s + (t - s)\,\big(\partial_x v^\theta_{s,t}(I_s)[\dot I_s] + \partial_s v^\theta_{s,t}(I_s)\big)\big]\Big\|^2_{g(I_s)},$$
 //! one untaped JVP along $(\dot I_s, 1, 0)$ in $(x, s, t)$. The GFM code runs MeanFlow with
 //! time reversed (data at 0); with $s' = 1 - t$, $t' = 1 - r$ and $v = -u$ this is the same
 //! objective, written in this crate's convention so that the model is an ordinary flow map
@@ -231,6 +228,8 @@ struct Buffers<T> {
     a: Vec<T>,
     b: Vec<T>,
     c: Vec<T>,
+    e: Vec<T>,
+    f: Vec<T>,
 }
 
 /// Learned loss weights $w_\phi(s, t)$.
@@ -478,6 +477,7 @@ where
         let b = &mut self.buf;
         for v in [
             &mut b.x0, &mut b.xs, &mut b.us, &mut b.xt, &mut b.ut, &mut b.a, &mut b.b, &mut b.c,
+            &mut b.e, &mut b.f,
         ] {
             v.clear();
             v.resize(n * d, T::zero());
@@ -671,15 +671,17 @@ where
         } else {
             teacher.model.record_map(tape, m, x, s, t).0
         };
-        let xv = tape.value(map_t).to_vec();
         let b = &mut self.buf;
         let (pf, proj) = (&mut b.a[..k * d], &mut b.b[..k * d]);
+        let (xv, uv) = (&mut b.e[..k * d], &mut b.f[..k * d]);
+        xv.copy_from_slice(tape.value(map_t));
+        uv.copy_from_slice(tape.value(vss));
         if overwrite {
-            m.project_tangent_batch_into(&b.xs[lo * d..hi * d], tape.value(vss), proj);
+            m.project_tangent_batch_into(&b.xs[lo * d..hi * d], uv, proj);
         } else {
-            let u = tape.constant(&tape.value(vss).to_vec(), k, d);
+            let u = tape.constant(uv, k, d);
             tape.jvp_value_into(map_t, &[x], &[u], pf);
-            m.project_tangent_batch_into(&xv, pf, proj);
+            m.project_tangent_batch_into(xv, pf, proj);
         }
         let push = tape.constant(proj, k, d);
         let xd = tape.stop_gradient(map_t);

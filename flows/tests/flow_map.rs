@@ -181,10 +181,12 @@ fn rotation_flow_residuals_vanish() {
     let (big_x, _) = model.record_map(&mut tape, &m, xv, s, t);
     let dt = tape.jvp1(big_x, &[t], &[one]);
     let ds = tape.jvp1(big_x, &[s], &[one]);
-    let xd = tape.constant(&tape.value(big_x).to_vec(), n, 3);
+    let xval = tape.value(big_x).to_vec();
+    let xd = tape.constant(&xval, n, 3);
     let vt = model.record(&mut tape, &m, xd, &[t, t]);
     let vs = model.record(&mut tape, &m, xv, &[s, s]);
-    let vsv = tape.constant(&tape.value(vs).to_vec(), n, 3);
+    let vval = tape.value(vs).to_vec();
+    let vsv = tape.constant(&vval, n, 3);
     let mut push = vec![0.0; 3 * n];
     tape.jvp_value_into(big_x, &[xv], &[vsv], &mut push);
     let (xsu, _) = model.record_map(&mut tape, &m, xv, s, u);
@@ -254,7 +256,7 @@ fn translation_flow_has_zero_losses_on_the_torus_including_meanflow() {
 fn flow_map_at_equal_times_is_the_identity() {
     let m = Sphere::<f64>::new(2).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let mut net = FlowNet::new(m.clone(), NetConfig::small(2), &mut rng);
+    let mut net = FlowNet::new(m, NetConfig::small(2), &mut rng);
     // Make the field non-zero.
     let ids: Vec<_> = net.params.ids().collect();
     for id in ids {
@@ -309,7 +311,7 @@ fn objective_gradients_match_finite_differences() {
         let mut config = NetConfig::small(method.times());
         config.width = 8;
         config.time_features = 4;
-        let mut net = FlowNet::new(m.clone(), config, &mut rng);
+        let mut net = FlowNet::new(m, config, &mut rng);
         let ids: Vec<_> = net.params.ids().collect();
         for &id in &ids {
             for (k, p) in net.params.get_mut(id).iter_mut().enumerate() {

@@ -9,7 +9,7 @@ use rand::SeedableRng;
 fn meanflow_jvp_of_the_network_matches_finite_differences() {
     let m = Sphere::<f64>::new(2).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let mut net = FlowNet::new(m.clone(), NetConfig::small(2), &mut rng);
+    let mut net = FlowNet::new(m, NetConfig::small(2), &mut rng);
     let ids: Vec<_> = net.params.ids().collect();
     for id in ids {
         for (k, p) in net.params.get_mut(id).iter_mut().enumerate() {

@@ -114,7 +114,7 @@ pub fn run(a: &FisherArgs) -> R<()> {
             let mut net_rng = ChaCha8Rng::seed_from_u64(a.seed);
             let xs = if j < 2 {
                 let m = Power::new(PositiveOrthant::<f32>::new(k - 1).map_err(e)?, l).map_err(e)?;
-                let net = FlowNet::new(m.clone(), NetConfig::new(1), &mut net_rng);
+                let net = FlowNet::new(m, NetConfig::new(1), &mut net_rng);
                 let mut tr = Trainer::new(net, ObjectiveConfig::new(Method::Rfm), config(a));
                 if j == 1 {
                     tr.objective.pairing = Some(Box::new(
@@ -143,9 +143,9 @@ pub fn run(a: &FisherArgs) -> R<()> {
             } else {
                 let m = Euclidean::<f32>::new(l * k).map_err(e)?;
                 let dir = Power::new(Simplex::<f32>::new(k - 1).map_err(e)?, l).map_err(e)?;
-                let net = FlowNet::new(m.clone(), NetConfig::new(1), &mut net_rng);
+                let net = FlowNet::new(m, NetConfig::new(1), &mut net_rng);
                 let mut tr = Trainer::new(net, ObjectiveConfig::new(Method::Rfm), config(a));
-                let prior = dir.clone();
+                let prior = dir;
                 tr.objective.base = Some(Box::new(move |rng, out| {
                     prior.sample_base_batch_into(rng, out);
                 }));

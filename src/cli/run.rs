@@ -319,7 +319,7 @@ fn train_on<M: Geo>(
     if a.batch == 0 || a.steps == 0 || a.width == 0 {
         return Err("--batch, --steps and --width must be positive".into());
     }
-    if !(a.lr > 0.0 && a.lr.is_finite()) || !(0.0..1.0).contains(&a.ema) {
+    if !(a.lr > 0.0 && a.lr.is_finite() && (0.0..1.0).contains(&a.ema)) {
         return Err("--lr must be positive and --ema in [0, 1)".into());
     }
     std::fs::create_dir_all(out).map_err(|err| format!("{}: {err}", out.display()))?;
