@@ -7,7 +7,7 @@
 //! bound. Norms are Riemannian, $\|u\|^2_g = g_x(u, u)$, so every term has the scale of the
 //! flow-matching loss. Notation: $I_t = \exp_{x_0}(\kappa(t)\log_{x_0} x_1)$ is the geodesic
 //! interpolant ([`crate::path`]), $\dot I_t$ its velocity, $\mathrm{sg}$ the stop-gradient,
-//! $X_{s,t}(x) = \exp_x((t-s)\,v_{s,t}(x))$ the flow map of a two-time [`FlowNet`].
+//! $X_{s,t}(x) = \exp_x((t-s)\,v_{s,t}(x))$ the flow map of a two-time [`FlowNet`](crate::model::FlowNet).
 //!
 //! ## Riemannian flow matching ([`Method::Rfm`], spec §3)
 //! $$\mathcal L_{RFM} = \mathbb E_{t, x_0, x_1}\,\big\|v_\theta(I_t, t) - \dot I_t\big\|^2_{g(I_t)},
@@ -240,7 +240,7 @@ struct Weights<T: Element> {
     grads: Grads<T>,
 }
 
-/// The loss of one training step for a [`FlowNet`] on manifold `M`: draws the batch and
+/// The loss of one training step for a [`FlowNet`](crate::model::FlowNet) on manifold `M`: draws the batch and
 /// records the objective of [`ObjectiveConfig`] on a tape.
 pub struct Objective<T: Element, M> {
     /// The configuration.
