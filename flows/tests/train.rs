@@ -191,3 +191,27 @@ fn every_objective_trains_on_every_manifold_without_nan() {
         );
     }
 }
+
+#[test]
+fn validation_keeps_the_best_model_and_stops_early() {
+    let data = sphere_data(300);
+    let mut t = trainer(Method::Rfm, 100, None);
+    t.config.eval_every = 10;
+    t.config.patience = Some(2);
+    // Scores get worse after the second validation: stop at the fourth, keep the second.
+    let mut calls = 0;
+    let mut validate = |_: &mut FlowNet<f32, Sphere<f32>>| -> geoflow_flows::Result<f64> {
+        calls += 1;
+        Ok([3.0, 1.0, 2.0, 2.5, 0.5][calls - 1])
+    };
+    let r = t.fit(&data, Some(&mut validate), &mut |_| {}).unwrap();
+    assert!(r.stopped_early);
+    assert_eq!(r.steps, 40);
+    assert_eq!(r.best, Some((1.0, 20)));
+    // A failing validation is reported, not swallowed.
+    let mut t = trainer(Method::Rfm, 20, None);
+    t.config.eval_every = 10;
+    let mut bad =
+        |_: &mut FlowNet<f32, Sphere<f32>>| -> geoflow_flows::Result<f64> { Ok(f64::NAN) };
+    assert!(t.fit(&data, Some(&mut bad), &mut |_| {}).is_err());
+}
