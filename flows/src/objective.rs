@@ -48,9 +48,11 @@
 //! ($s = t$, fraction [`ObjectiveConfig::diag_fraction`], 3/4 by default, the ratio MeanFlow found best) the loss *is* flow
 //! matching.
 //!
-//! MeanFlow uses the adaptive weighting of Geng et al. by default
+//! MeanFlow and G-ESD use the adaptive weighting of Geng et al. by default
 //! ([`ObjectiveConfig::adaptive_weight`]): with the plain squared loss the target's
-//! $(t-s)\,\tfrac{d}{ds}v$ term feeds back and training diverges on the sphere in our runs.
+//! $(t-s)\,\tfrac{d}{ds}v$ term feeds back and training diverges on the sphere in our runs, and
+//! the plain G-ESD loss diverged on the RNA torus (T⁷); Eulerian objectives are known to need
+//! such stabilisation (Boffi et al.). Set the option to `None` for the unweighted losses.
 //!
 //! ## Times ([`TimeSampler`])
 //! The GFM code draws $t = t_{min} + (1 - t_{min})U_1$, $s = U_2 t$ (density $\propto 1/t$ on
@@ -178,8 +180,9 @@ pub struct ObjectiveConfig {
     pub learned_weights: bool,
     /// MeanFlow's adaptive weighting $(p, c)$: each sample's squared residual $\ell$ is
     /// weighted by $\mathrm{sg}[1/(\ell + c)^p]$ (Geng et al.; $p = 1$ makes the loss behave
-    /// like $\log(\ell + c)$). On by default for MeanFlow only, where the plain squared loss
-    /// diverges in our runs (the target contains $(t - s)\,\tfrac{d}{ds}v$, which feeds back).
+    /// like $\log(\ell + c)$). On by default for MeanFlow and G-ESD, the two Eulerian
+    /// objectives, where the plain squared loss diverges in our runs (MeanFlow on S², G-ESD on
+    /// T⁷): their residuals contain derivatives of the network that feed back into the target.
     pub adaptive_weight: Option<(f64, f64)>,
 }
 
@@ -199,7 +202,7 @@ impl ObjectiveConfig {
             },
             learned_weights: false,
             adaptive_weight: match method {
-                Method::MeanFlow => Some((1.0, 1e-3)),
+                Method::MeanFlow | Method::Esd { .. } => Some((1.0, 1e-3)),
                 _ => None,
             },
         }

@@ -294,6 +294,10 @@ pub fn main() -> i32 {
             return 2;
         }
     };
+    // Matrix products use every core (large inference batches gain most; see the README).
+    if let Ok(n) = std::thread::available_parallelism() {
+        geoflow_autodiff::set_matmul_threads(n.get());
+    }
     let res = match cli.cmd {
         None => run::demo(&DemoArgs {
             steps: 3000,

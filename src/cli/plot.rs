@@ -112,15 +112,13 @@ pub fn panels(
             let grey = RGBColor(150, 150, 150).mix(0.5);
             chart
                 .draw_series(
-                    data.chunks_exact(d)
-                        .map(|x| Circle::new(project(projection, x), 1, grey.filled())),
+                    thin(data, d).map(|x| Circle::new(project(projection, x), 1, grey.filled())),
                 )
                 .map_err(|e| err(&e))?;
             let col = RGBColor(200, 30, 30).mix(0.6);
             chart
                 .draw_series(
-                    pts.chunks_exact(d)
-                        .map(|x| Circle::new(project(projection, x), 1, col.filled())),
+                    thin(pts, d).map(|x| Circle::new(project(projection, x), 1, col.filled())),
                 )
                 .map_err(|e| err(&e))?;
         }
@@ -128,6 +126,16 @@ pub fn panels(
     }
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
+
+/// At most [`MAX_POINTS`] rows of `xs`, evenly spaced (keeps the SVG small).
+fn thin(xs: &[f32], d: usize) -> impl Iterator<Item = &[f32]> {
+    let n = xs.len() / d.max(1);
+    let step = n.div_ceil(MAX_POINTS).max(1);
+    xs.chunks_exact(d).step_by(step)
+}
+
+/// Points drawn per set in a panel.
+const MAX_POINTS: usize = 800;
 
 type Chart<'a> = ChartContext<
     'a,
@@ -145,12 +153,14 @@ fn draw_frame(
             let deg = std::f64::consts::PI / 180.0;
             for lon in (-180..=180).step_by(30) {
                 let pts: Vec<_> = (-90..=90)
+                    .step_by(5)
                     .map(|lat| mollweide(f64::from(lat) * deg, f64::from(lon) * deg))
                     .collect();
                 chart.draw_series(LineSeries::new(pts, line))?;
             }
             for lat in (-60..=60).step_by(30) {
                 let pts: Vec<_> = (-180..=180)
+                    .step_by(5)
                     .map(|lon| mollweide(f64::from(lat) * deg, f64::from(lon) * deg))
                     .collect();
                 chart.draw_series(LineSeries::new(pts, line))?;

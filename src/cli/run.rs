@@ -563,6 +563,8 @@ pub struct Evaluation {
     pub rows: Vec<Row>,
     /// NLL per method (mean, standard error, seconds).
     pub nll: Vec<(String, f64, f64, f64)>,
+    /// Models whose likelihood failed: (method, reason).
+    pub failed: Vec<(String, String)>,
     /// Baselines: (name, NLL, standard error).
     pub baselines: Vec<(String, f64, f64)>,
     /// Samples to plot: (title, points).
@@ -589,6 +591,7 @@ fn evaluate<M: Geo>(
     let mut ev = Evaluation {
         rows: Vec::new(),
         nll: Vec::new(),
+        failed: Vec::new(),
         baselines: Vec::new(),
         plots: Vec::new(),
         n_test: n,
@@ -611,15 +614,24 @@ fn evaluate<M: Geo>(
         }
         if nll {
             let t0 = Instant::now();
-            let lp = log_likelihood(m, &mut l.net, test, &nll_options(m.dim(), tol))
-                .map_err(|err| format!("{}: likelihood: {err}", l.path.display()))?;
-            let s = NllStats::from_log_likelihoods(&lp).map_err(e)?;
-            ev.nll.push((
-                l.method.clone(),
-                f64::from(s.mean),
-                f64::from(s.stderr),
-                t0.elapsed().as_secs_f64(),
-            ));
+            let mut opts = nll_options(m.dim(), tol);
+            if let Solver::Dopri5 { max_steps, .. } = &mut opts.solver {
+                *max_steps = 2000;
+            }
+            match log_likelihood(m, &mut l.net, test, &opts)
+                .and_then(|lp| NllStats::from_log_likelihoods(&lp))
+            {
+                Ok(s) => ev.nll.push((
+                    l.method.clone(),
+                    f64::from(s.mean),
+                    f64::from(s.stderr),
+                    t0.elapsed().as_secs_f64(),
+                )),
+                // A model whose likelihood ODE cannot be solved is reported in the table.
+                Err(err) => ev
+                    .failed
+                    .push((l.method.clone(), format!("{}: {err}", l.path.display()))),
+            }
         }
     }
     // Baselines: the base distribution, the exact density, the KDE.
@@ -705,6 +717,9 @@ fn table(p: &Prepared, ev: &Evaluation, steps: &[usize]) -> String {
         match ev.nll.iter().find(|x| &x.0 == meth) {
             Some((_, v, se, _)) => {
                 let _ = writeln!(s, " {v:.3} ± {se:.3} |");
+            }
+            None if ev.failed.iter().any(|x| &x.0 == meth) => {
+                let _ = writeln!(s, " failed (see below) |");
             }
             None => {
                 let _ = writeln!(s, " – |");
