@@ -27,7 +27,33 @@ def raw(name):
     p = o / name
     return p.read_text() if p.exists() else f"(not run: {name} missing)\n"
 
-parts = [pathlib.Path(root / "docs" / "results" / "head.md").read_text()]
+def rows(name):
+    p = o / name / "results.md"
+    out = {}
+    if not p.exists():
+        return out
+    for line in p.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 6 and cells[0] in ("rfm", "lsd", "esd", "psd", "mf"):
+            try:
+                out[cells[0]] = [float(c) for c in cells[1:5]] + [cells[5]]
+            except ValueError:
+                pass
+    return out
+
+def summary():
+    t = ["| dataset | RFM 1 step | RFM 100 steps | G-LSD 1 step | G-LSD 1 step vs RFM 1 step | G-LSD 1 step / RFM 100 steps |",
+         "|---|---:|---:|---:|---:|---:|"]
+    for name in ["volcano", "earthquake", "flood", "fire", "rna", "hyperbolic-mixture"]:
+        r = rows(name)
+        if "rfm" in r and "lsd" in r:
+            a, b, c = r["rfm"][0], r["rfm"][3], r["lsd"][0]
+            ok1 = "✓" if a / c >= 5 else "✗"
+            ok2 = "✓" if c / b <= 1.5 else "✗"
+            t.append(f"| {name} | {a:.4f} | {b:.4f} | {c:.4f} | {a / c:.1f}× better {ok1} | {c / b:.2f} {ok2} |")
+    return "\n".join(t) + "\n"
+
+parts = [pathlib.Path(root / "docs" / "results" / "head.md").read_text().replace("{{SUMMARY}}", summary())]
 sections = [
     ("volcano", "Volcano (S², 827 events, 267 distinct locations)"),
     ("earthquake", "Earthquake (S², 6 120 events)"),

@@ -598,7 +598,21 @@ fn evaluate<M: Geo>(
     };
     for l in models.iter_mut() {
         for &k in steps {
-            let xs = generate(m, l, n, k, Ode::Euler, seed ^ 0xe7a1)?;
+            let xs = match generate(m, l, n, k, Ode::Euler, seed ^ 0xe7a1) {
+                Ok(xs) => xs,
+                Err(why) => {
+                    // A model that leaves the manifold (e.g. overflows in f32) is reported in the
+                    // table, and the other rows still run.
+                    ev.failed
+                        .push((format!("{} sampling with {k} steps", l.method), why));
+                    ev.rows.push(Row {
+                        method: l.method.clone(),
+                        steps: k,
+                        mmd: f64::NAN,
+                    });
+                    continue;
+                }
+            };
             let v = mmd(m, &xs, test, 1.0f32, MmdEstimator::Biased).map_err(e)?;
             ev.rows.push(Row {
                 method: l.method.clone(),
@@ -706,8 +720,11 @@ fn table(p: &Prepared, ev: &Evaluation, steps: &[usize]) -> String {
         let _ = write!(s, "| {meth} |");
         for k in steps {
             match ev.rows.iter().find(|r| &r.method == meth && r.steps == *k) {
-                Some(r) => {
+                Some(r) if r.mmd.is_finite() => {
                     let _ = write!(s, " {:.4} |", r.mmd);
+                }
+                Some(_) => {
+                    let _ = write!(s, " failed |");
                 }
                 None => {
                     let _ = write!(s, " – |");
