@@ -264,6 +264,9 @@ pub struct FisherArgs {
     /// Generated sequences for the KL estimate.
     #[arg(long, default_value_t = 20_000)]
     pub samples: usize,
+    /// Label smoothing of the training data: mass on the true class (e.g. 0.98); off by default.
+    #[arg(long)]
+    pub smoothing: Option<f64>,
     /// Output folder (table and plot).
     #[arg(long, default_value = "geoflow-out/fisher")]
     pub out: PathBuf,
