@@ -114,6 +114,10 @@ pub struct TrainArgs {
     /// Learn per-(s, t) loss weights.
     #[arg(long)]
     pub learned_weights: bool,
+    /// Adaptive loss weighting 1/(l + c)^p of the self-distillation residuals: `none`, or
+    /// `P,C` (default: 1,0.001 for esd and mf, none for the others).
+    #[arg(long)]
+    pub adaptive_weight: Option<String>,
     /// Path schedule: linear, cosine, power:P.
     #[arg(long, default_value = "linear")]
     pub schedule: String,

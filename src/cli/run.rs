@@ -316,6 +316,19 @@ fn train_on<M: Geo>(
         oc.diag_fraction = Some(f);
     }
     oc.learned_weights = a.learned_weights;
+    if let Some(w) = &a.adaptive_weight {
+        oc.adaptive_weight = if w == "none" {
+            None
+        } else {
+            let bad = || format!("--adaptive-weight {w}: expected `none` or `P,C` (e.g. 1,0.001)");
+            let (p, c) = w.split_once(',').ok_or_else(bad)?;
+            let (p, c): (f64, f64) = (p.parse().map_err(|_| bad())?, c.parse().map_err(|_| bad())?);
+            if !(p >= 0.0 && c > 0.0 && p.is_finite() && c.is_finite()) {
+                return Err(bad());
+            }
+            Some((p, c))
+        };
+    }
     if a.batch == 0 || a.steps == 0 || a.width == 0 {
         return Err("--batch, --steps and --width must be positive".into());
     }
@@ -837,6 +850,7 @@ fn train_args(data: &DataArgs, method: &str, a: &CompareArgs) -> TrainArgs {
         lambda_fm: 1.0,
         diag_fraction: None,
         learned_weights: false,
+        adaptive_weight: None,
         schedule: "linear".into(),
         quiet: a.quiet,
     }
