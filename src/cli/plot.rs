@@ -135,7 +135,7 @@ fn thin(xs: &[f32], d: usize) -> impl Iterator<Item = &[f32]> {
 }
 
 /// Points drawn per set in a panel.
-const MAX_POINTS: usize = 800;
+const MAX_POINTS: usize = 300;
 
 type Chart<'a> = ChartContext<
     'a,
